@@ -1,0 +1,70 @@
+"""Fixtures shared by every test tier (python/llmctl/tests, tests/nix, tests/vm host checks).
+
+The helpers live in tests/testkit; this file only turns them into fixtures.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent / "tests"))
+
+from testkit import tiny_models as _tiny
+from testkit.envoy import start_envoy
+from testkit.llama_server import start_llama_server
+from testkit.processes import ProcessStartError
+
+
+@pytest.fixture(autouse=True)
+def _isolated_environment(monkeypatch, tmp_path):
+    """No test reads the machine's stack spec, Hugging Face token or home folder."""
+    for name in ("LOCAL_LLM_STACK", "HF_TOKEN", "HF_ENDPOINT", "LLMCTL_DEBUG", "HUGGING_FACE_HUB_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf-home"))
+
+
+@pytest.fixture(scope="session")
+def tiny_models(tmp_path_factory) -> _tiny.TinyModels:
+    """Every tiny GGUF model, written once per test session."""
+    return _tiny.build_all(tmp_path_factory.mktemp("tiny-models"))
+
+
+@pytest.fixture
+def llama_server(tmp_path):
+    """Factory: `llama_server(model, [args])` starts the real llama-server on a free
+    loopback port and returns it once /health answers; all are stopped at teardown.
+    A server that fails to start fails the test with its log."""
+    started = []
+
+    def start(model, args=(), **kwargs):
+        try:
+            server = start_llama_server(model, args, log_dir=tmp_path / "logs", **kwargs)
+        except ProcessStartError as error:
+            pytest.fail(str(error), pytrace=False)
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
+
+
+@pytest.fixture
+def envoy(tmp_path):
+    """Factory: `envoy(config, admin_port=...)` starts the real Envoy and waits for /ready."""
+    started = []
+
+    def start(config, *, admin_port, **kwargs):
+        try:
+            proxy = start_envoy(config, admin_port=admin_port, work_dir=tmp_path, **kwargs)
+        except ProcessStartError as error:
+            pytest.fail(str(error), pytrace=False)
+        started.append(proxy)
+        return proxy
+
+    yield start
+    for proxy in started:
+        proxy.stop()

@@ -1,0 +1,1 @@
+"""One module per command group; `llmctl.cli` assembles them."""

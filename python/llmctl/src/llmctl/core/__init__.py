@@ -1,0 +1,1 @@
+"""Shared cores the command groups build on."""

@@ -1,0 +1,61 @@
+"""One output convention for every command.
+
+Data goes to stdout: JSON only with `--json`, a human view otherwise. Messages,
+warnings and hints go to stderr, so they never pollute what a script parses.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import click
+
+
+def emit_json(data: Any) -> None:
+    """Write `data` as the only thing on stdout."""
+    click.echo(json.dumps(data, indent=2, sort_keys=False, default=_jsonable))
+
+
+def _jsonable(value: Any) -> Any:
+    if hasattr(value, "to_json"):
+        return value.to_json()
+    if isinstance(value, (set, frozenset)):
+        return sorted(value)
+    return str(value)
+
+
+def info(message: str) -> None:
+    """A progress or status message for the person at the terminal."""
+    click.echo(message, err=True)
+
+
+def warn(message: str) -> None:
+    click.echo(click.style("Warning: ", fg="yellow") + message, err=True)
+
+
+def hint(message: str) -> None:
+    click.echo(click.style("Hint: ", fg="cyan") + message, err=True)
+
+
+def table(headers: Sequence[str], rows: Iterable[Sequence[Any]], title: str | None = None) -> None:
+    """Print a table to stdout; plain aligned text when stdout is not a terminal."""
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(file=sys.stdout, highlight=False, soft_wrap=True)
+    grid = Table(title=title, show_edge=False, header_style="bold", box=None, pad_edge=False)
+    for header in headers:
+        grid.add_column(header)
+    for row in rows:
+        grid.add_row(*("" if cell is None else str(cell) for cell in row))
+    console.print(grid)
+
+
+def json_option(function):
+    """The `--json` flag shared by every read command, bound to `json_`."""
+    return click.option(
+        "--json", "json_", is_flag=True, help="Write only JSON to stdout (messages still go to stderr)."
+    )(function)
