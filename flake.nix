@@ -6,13 +6,37 @@
   outputs =
     { self, nixpkgs }:
     let
+      inherit (nixpkgs) lib;
       systems = [
         "x86_64-linux"
         "aarch64-linux"
       ];
-      forAllSystems = f: nixpkgs.lib.genAttrs systems (system: f nixpkgs.legacyPackages.${system});
+      forAllSystems = f: lib.genAttrs systems (system: f nixpkgs.legacyPackages.${system});
+      hosts = [
+        "strix-halo"
+        "nas-01"
+        "atlas"
+      ];
     in
     {
+      # Builtins-only generators (stack spec -> Envoy, llama-server, Open WebUI, Ollama configs).
+      lib = import ./nix/lib;
+
+      nixosModules = {
+        local-llm = ./nix/modules;
+        default = self.nixosModules.local-llm;
+      };
+
+      nixosConfigurations = lib.genAttrs hosts (
+        host:
+        lib.nixosSystem {
+          modules = [
+            self.nixosModules.default
+            ./nix/hosts/${host}/configuration.nix
+          ];
+        }
+      );
+
       packages = forAllSystems (pkgs: rec {
         llmctl = pkgs.callPackage ./nix/packages/llmctl { };
         default = llmctl;
@@ -23,7 +47,7 @@
         let
           llmctl = {
             type = "app";
-            program = nixpkgs.lib.getExe self.packages.${pkgs.stdenv.hostPlatform.system}.llmctl;
+            program = lib.getExe self.packages.${pkgs.stdenv.hostPlatform.system}.llmctl;
           };
         in
         {
@@ -32,9 +56,27 @@
         }
       );
 
-      checks = forAllSystems (pkgs: {
-        inherit (self.packages.${pkgs.stdenv.hostPlatform.system}) llmctl;
-      });
+      checks = forAllSystems (
+        pkgs:
+        let
+          system = pkgs.stdenv.hostPlatform.system;
+        in
+        {
+          inherit (self.packages.${system}) llmctl;
+        }
+        # The seed hosts evaluate to a system (instantiated, not built: ROCm builds take hours).
+        // lib.optionalAttrs (system == "x86_64-linux") (
+          lib.mapAttrs' (
+            host: config:
+            lib.nameValuePair "host-${host}" (
+              pkgs.writeText "host-${host}.drv-path" (
+                builtins.unsafeDiscardStringContext config.config.system.build.toplevel.drvPath
+              )
+            )
+          ) self.nixosConfigurations
+          // import ./tests/vm { inherit pkgs self; }
+        )
+      );
 
       formatter = forAllSystems (pkgs: pkgs.nixfmt);
     };

@@ -1,0 +1,7 @@
+{
+  imports = [
+    ../minimal-hardware.nix
+    ./local-llm.nix
+  ];
+  system.stateVersion = "26.05";
+}

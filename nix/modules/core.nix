@@ -1,0 +1,97 @@
+# The stack as a whole: user, models folder, the stack spec handed to nix/lib and to
+# llmctl (/etc/local-llm/stack.json), and llmctl itself.
+{
+  config,
+  lib,
+  pkgs,
+  ...
+}:
+let
+  cfg = config.services.local-llm;
+  generators = import ../lib;
+in
+{
+  options.services.local-llm = {
+    enable = lib.mkEnableOption "a private LLM host (llama.cpp, llama-swap, Ollama, Open WebUI, Envoy gateway)";
+
+    package = lib.mkOption {
+      type = lib.types.package;
+      default = pkgs.callPackage ../packages/llmctl { };
+      defaultText = lib.literalExpression "local-llm's llmctl package";
+      description = "The llmctl package: discovery, downloads, status, planning and verification.";
+    };
+
+    modelsDir = lib.mkOption {
+      type = lib.types.str;
+      default = "/var/lib/local-llm/models";
+      example = "/models";
+      description = "Folder holding the GGUF files. llama-swap serves every model found in it.";
+    };
+
+    user = lib.mkOption {
+      type = lib.types.str;
+      default = "local-llm";
+      description = "User owning the models folder and running the llama-servers and discovery.";
+    };
+
+    group = lib.mkOption {
+      type = lib.types.str;
+      default = "local-llm";
+      description = "Group of {option}`services.local-llm.user`.";
+    };
+
+    huggingFace.tokenFile = lib.mkOption {
+      type = lib.types.nullOr lib.types.path;
+      default = null;
+      example = "/run/secrets/hf-token";
+      description = ''
+        File holding a Hugging Face token for gated repositories. Read at download
+        time; never copied into the Nix store.
+      '';
+    };
+
+    spec = lib.mkOption {
+      # raw: not merged or inspected, so a profile error surfaces as its assertion.
+      type = lib.types.raw;
+      internal = true;
+      readOnly = true;
+      description = "The stack spec built from these options, as nix/lib normalises it.";
+    };
+
+    stackFile = lib.mkOption {
+      type = lib.types.str;
+      default = "/etc/local-llm/stack.json";
+      readOnly = true;
+      description = "Where the stack spec for llmctl is written.";
+    };
+  };
+
+  config = lib.mkMerge [
+    {
+      services.local-llm.spec = generators.normalize (import ./stack-input.nix { inherit config lib; });
+    }
+    (lib.mkIf cfg.enable {
+      users.users.${cfg.user} = {
+        isSystemUser = true;
+        inherit (cfg) group;
+        home = "/var/lib/local-llm";
+        # GPU device nodes: /dev/kfd and /dev/dri/renderD* belong to render/video.
+        extraGroups = [
+          "render"
+          "video"
+        ];
+      };
+      users.groups.${cfg.group} = { };
+
+      systemd.tmpfiles.rules = [
+        "d /var/lib/local-llm 0755 ${cfg.user} ${cfg.group} - -"
+        "d ${cfg.modelsDir} 0755 ${cfg.user} ${cfg.group} - -"
+      ];
+
+      environment.etc."local-llm/stack.json".text = builtins.toJSON (
+        generators.stackJson (import ./stack-input.nix { inherit config lib; })
+      );
+      environment.systemPackages = [ cfg.package ];
+    })
+  ];
+}

@@ -1,0 +1,139 @@
+# Dedicated llama-servers: one per role (chat, embedding, rerank) for models declared
+# with serve = "dedicated", hardened, with GPU device access only.
+{
+  config,
+  lib,
+  pkgs,
+  ...
+}:
+let
+  cfg = config.services.local-llm;
+  generators = import ../lib;
+  input = import ./stack-input.nix { inherit config lib; };
+  defaultPorts = {
+    chat = 8000;
+    embedding = 8001;
+    rerank = 8002;
+  };
+
+  roleOptions = role: {
+    port = lib.mkOption {
+      type = lib.types.port;
+      default = defaultPorts.${role};
+      description = "Port of the dedicated ${role} llama-server.";
+    };
+    fallbacks = lib.mkOption {
+      type = lib.types.listOf lib.types.str;
+      default = [ ];
+      example = [ "http://10.0.0.2:${toString defaultPorts.${role}}" ];
+      description = "Endpoints the gateway fails over to when this ${role} server is down.";
+    };
+  };
+
+  unit =
+    role: d:
+    let
+      model = cfg.models.${d.model};
+      argv = generators.dedicatedServerArgv input role;
+      # Declared by source only: the model was fetched into a folder; serve its first GGUF.
+      folder = "${cfg.modelsDir}/${d.model}";
+      launcher = pkgs.writeShellScript "local-llm-${role}" (
+        if model.file != null then
+          "exec ${lib.escapeShellArgs argv}"
+        else
+          ''
+            model=$(find ${lib.escapeShellArg folder} -name '*.gguf' ! -name 'mmproj*' ! -path '*/.*' | sort | head -n 1)
+            if [ -z "$model" ]; then
+              echo "no GGUF in ${folder} yet: is local-llm-models.service done?" >&2
+              exit 1
+            fi
+            args=(${lib.escapeShellArgs argv})
+            for i in "''${!args[@]}"; do
+              if [ "''${args[$i]}" = ${lib.escapeShellArg folder} ]; then args[$i]=$model; fi
+            done
+            exec "''${args[@]}"
+          ''
+      );
+    in
+    {
+      description = "llama-server for ${role} (${d.model})";
+      wantedBy = [ "multi-user.target" ];
+      wants = [ "local-llm-models.service" ];
+      after = [
+        "local-llm-models.service"
+        "local-llm-dataset.service"
+      ];
+      environment = cfg.spec.hardware.environment;
+      serviceConfig = {
+        ExecStart = launcher;
+        User = cfg.user;
+        Group = cfg.group;
+        Restart = "on-failure";
+        RestartSec = 5;
+        StateDirectory = "local-llm/${role}";
+        CacheDirectory = "local-llm/${role}";
+        # GPU device nodes only.
+        PrivateDevices = false;
+        DevicePolicy = "closed";
+        DeviceAllow = [
+          "/dev/kfd rw"
+          "/dev/dri rw"
+          "char-nvidiactl rw"
+          "char-nvidia-uvm rw"
+          "char-nvidia-frontend rw"
+          "char-nvidia-caps rw"
+        ];
+        SupplementaryGroups = [
+          "render"
+          "video"
+        ];
+        # ROCm and RADV compile GPU code at run time: W^X memory breaks them.
+        MemoryDenyWriteExecute = false;
+        CapabilityBoundingSet = [ "" ];
+        LockPersonality = true;
+        NoNewPrivileges = true;
+        PrivateTmp = true;
+        ProtectClock = true;
+        ProtectControlGroups = true;
+        ProtectHome = true;
+        ProtectHostname = true;
+        ProtectKernelLogs = true;
+        ProtectKernelModules = true;
+        ProtectKernelTunables = true;
+        ProtectSystem = "strict";
+        RestrictAddressFamilies = [
+          "AF_INET"
+          "AF_INET6"
+          "AF_UNIX"
+        ];
+        RestrictNamespaces = true;
+        RestrictRealtime = true;
+        RestrictSUIDSGID = true;
+        SystemCallArchitectures = "native";
+        SystemCallFilter = [
+          "@system-service"
+          "~@privileged"
+        ];
+        UMask = "0077";
+      };
+    };
+in
+{
+  options.services.local-llm.dedicated = lib.genAttrs [ "chat" "embedding" "rerank" ] roleOptions;
+
+  config = lib.mkIf cfg.enable {
+    assertions = lib.concatMap (role: [
+      {
+        assertion =
+          lib.length (lib.attrNames (lib.filterAttrs (_: m: m.serve == "dedicated" && m.role == role) cfg.models)) <= 1;
+        message = "services.local-llm.models: more than one model is declared with serve = \"dedicated\" and role = \"${role}\"; a role has one dedicated server";
+      }
+    ]) (lib.attrNames defaultPorts)
+    ++ lib.mapAttrsToList (name: m: {
+      assertion = m.serve != "dedicated" || m.file != null || m.source != null;
+      message = "services.local-llm.models.${name}: a dedicated model needs a file or a source";
+    }) cfg.models;
+
+    systemd.services = lib.mapAttrs' (role: d: lib.nameValuePair "local-llm-${role}" (unit role d)) cfg.spec.dedicated;
+  };
+}

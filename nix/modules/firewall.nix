@@ -1,0 +1,77 @@
+# Firewall openings and the port plan: only what the host opens, optionally only on
+# some interfaces (e.g. tailscale0); no two services on one port.
+{
+  config,
+  lib,
+  ...
+}:
+let
+  cfg = config.services.local-llm;
+  opened =
+    lib.optional (cfg.gateway.enable && (cfg.gateway.openFirewall || cfg.openFirewall)) cfg.gateway.port
+    ++ lib.optional (cfg.webui.enable && (cfg.webui.openFirewall || cfg.openFirewall)) cfg.webui.port
+    ++ lib.optional (cfg.llamaSwap.enable && cfg.llamaSwap.openFirewall) cfg.llamaSwap.port
+    ++ lib.optional (cfg.ollama.enable && cfg.ollama.openFirewall) cfg.ollama.port;
+
+  ports =
+    lib.optionals cfg.gateway.enable [
+      {
+        name = "gateway";
+        inherit (cfg.gateway) port;
+      }
+      {
+        name = "gateway admin";
+        port = cfg.gateway.adminPort;
+      }
+      {
+        name = "gateway metrics";
+        port = cfg.gateway.metricsPort;
+      }
+    ]
+    ++ lib.optional cfg.llamaSwap.enable {
+      name = "llama-swap";
+      inherit (cfg.llamaSwap) port;
+    }
+    ++ lib.optional cfg.ollama.enable {
+      name = "ollama";
+      inherit (cfg.ollama) port;
+    }
+    ++ lib.optional cfg.webui.enable {
+      name = "webui";
+      inherit (cfg.webui) port;
+    }
+    ++ lib.mapAttrsToList (role: d: {
+      name = "dedicated ${role}";
+      inherit (d) port;
+    }) cfg.spec.dedicated;
+  byPort = lib.groupBy (p: toString p.port) ports;
+  clashes = lib.filterAttrs (_: users: lib.length users > 1) byPort;
+in
+{
+  options.services.local-llm = {
+    openFirewall = lib.mkOption {
+      type = lib.types.bool;
+      default = false;
+      description = "Open the gateway and Open WebUI ports (the services meant to face the network).";
+    };
+    firewallInterfaces = lib.mkOption {
+      type = lib.types.listOf lib.types.str;
+      default = [ ];
+      example = [ "tailscale0" ];
+      description = "Open the ports only on these interfaces (all interfaces when empty).";
+    };
+  };
+
+  config = lib.mkIf cfg.enable {
+    assertions = lib.mapAttrsToList (port: users: {
+      assertion = false;
+      message = "services.local-llm: port ${port} is used by ${lib.concatMapStringsSep " and " (u: u.name) users}";
+    }) clashes;
+
+    networking.firewall =
+      if cfg.firewallInterfaces == [ ] then
+        { allowedTCPPorts = opened; }
+      else
+        { interfaces = lib.genAttrs cfg.firewallInterfaces (_: { allowedTCPPorts = opened; }); };
+  };
+}

@@ -1,0 +1,75 @@
+# The Envoy gateway: one OpenAI-compatible port routing by path and by `model`.
+{
+  config,
+  lib,
+  ...
+}:
+let
+  cfg = config.services.local-llm;
+  generators = import ../lib;
+  gateway = cfg.gateway;
+in
+{
+  options.services.local-llm.gateway = {
+    enable = lib.mkEnableOption "the Envoy gateway speaking the OpenAI API";
+    port = lib.mkOption {
+      type = lib.types.port;
+      default = 4001;
+      description = "Port of the OpenAI-compatible API.";
+    };
+    adminPort = lib.mkOption {
+      type = lib.types.port;
+      default = 9901;
+      description = "Envoy admin port (loopback only).";
+    };
+    metricsPort = lib.mkOption {
+      type = lib.types.port;
+      default = 9902;
+      description = "Prometheus metrics port (loopback only).";
+    };
+    aliases = lib.mkOption {
+      type = lib.types.attrsOf (
+        lib.types.enum [
+          "chat"
+          "embedding"
+          "rerank"
+        ]
+      );
+      default = generators.defaultAliases;
+      defaultText = lib.literalExpression "{ gpt-4 = \"chat\"; text-embedding-ada-002 = \"embedding\"; bge-reranker = \"rerank\"; ... }";
+      description = "Model names clients send, mapped to the role that answers them.";
+    };
+    apiKeyFile = lib.mkOption {
+      type = lib.types.nullOr lib.types.path;
+      default = null;
+      example = "/run/secrets/gateway-api-keys";
+      description = ''
+        File with the accepted API keys, one per line. Read by the gateway at start (as a
+        systemd credential); the key never enters the Nix store. Without it, no key is asked.
+      '';
+    };
+    openFirewall = lib.mkOption {
+      type = lib.types.bool;
+      default = false;
+      description = "Listen on all interfaces and open the port.";
+    };
+  };
+
+  config = lib.mkIf (cfg.enable && gateway.enable) {
+    assertions = [
+      {
+        assertion = cfg.spec.backends != { };
+        message = "services.local-llm.gateway: no backend to route to; declare a model with serve = \"dedicated\", or enable llamaSwap or ollama";
+      }
+    ];
+    services.envoy = {
+      enable = true;
+      settings = generators.envoyConfig (import ./stack-input.nix { inherit config lib; });
+    };
+    systemd.services.envoy.serviceConfig = {
+      LoadCredential = lib.optional (gateway.apiKeyFile != null) "api-keys:${gateway.apiKeyFile}";
+      # Upstream does not restart Envoy; a gateway should come back by itself.
+      Restart = lib.mkForce "on-failure";
+    };
+  };
+}

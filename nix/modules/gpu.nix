@@ -1,0 +1,92 @@
+# GPU profile: llama.cpp build, kernel parameters and runtime environment per machine.
+{
+  config,
+  lib,
+  pkgs,
+  ...
+}:
+let
+  cfg = config.services.local-llm;
+  generators = import ../lib;
+  hardware = cfg.spec.hardware;
+in
+{
+  options.services.local-llm = {
+    gpu = {
+      profile = lib.mkOption {
+        type = lib.types.str;
+        default = "cpu";
+        example = "strix-halo";
+        description = ''
+          GPU profile: one of ${lib.concatStringsSep ", " generators.profileNames}. It sets the
+          llama.cpp and Ollama builds, ROCm/CUDA variables, llama-server defaults and, on
+          unified-memory APUs, the TTM kernel parameters.
+        '';
+      };
+      ramGiB = lib.mkOption {
+        type = lib.types.nullOr lib.types.ints.positive;
+        default = null;
+        example = 128;
+        description = "System RAM in GiB; on unified-memory APUs it sizes the GPU's share (TTM pages limit).";
+      };
+      memoryGiB = lib.mkOption {
+        type = lib.types.nullOr (lib.types.either lib.types.ints.positive lib.types.float);
+        default = null;
+        example = 120;
+        description = "GPU memory budget per device in GiB; defaults to the profile's (on APUs: RAM minus 8 GiB).";
+      };
+      devices = lib.mkOption {
+        type = lib.types.nullOr lib.types.ints.positive;
+        default = null;
+        example = 2;
+        description = "Number of GPUs.";
+      };
+    };
+
+    llamaServer = {
+      package = lib.mkOption {
+        type = lib.types.package;
+        default = pkgs.${hardware.llamaCpp.package}.override hardware.llamaCpp.override;
+        defaultText = lib.literalExpression "pkgs.llama-cpp.override { /* from the GPU profile */ }";
+        description = "llama.cpp build providing llama-server, for the GPU profile's backend and targets.";
+      };
+      capabilities = lib.mkOption {
+        type = lib.types.attrsOf lib.types.bool;
+        default = { };
+        example = {
+          loadMode = true;
+        };
+        description = ''
+          Flags the llama.cpp package understands, when it differs from the one in the pinned
+          nixpkgs (see nix/lib/llama-server-flags.json): `loadMode` (`--load-mode` instead of
+          `--no-mmap`), `flashAttnValue` (`-fa on|off|auto` instead of a bare `-fa`).
+        '';
+      };
+      contextSize = lib.mkOption {
+        type = lib.types.nullOr lib.types.ints.unsigned;
+        default = null;
+        description = "Default context size (`-c`); null keeps llama.cpp's default.";
+      };
+      parallel = lib.mkOption {
+        type = lib.types.nullOr lib.types.ints.positive;
+        default = null;
+        description = "Parallel slots (`-np`); null keeps llama.cpp's automatic choice.";
+      };
+      extraArgs = lib.mkOption {
+        type = lib.types.listOf lib.types.str;
+        default = [ ];
+        description = "Arguments added to every llama-server command line.";
+      };
+    };
+  };
+
+  config = lib.mkIf cfg.enable {
+    assertions = [
+      {
+        assertion = lib.elem cfg.gpu.profile generators.profileNames;
+        message = "services.local-llm.gpu.profile: unknown profile '${cfg.gpu.profile}' (known: ${lib.concatStringsSep ", " generators.profileNames})";
+      }
+    ];
+    boot.kernelParams = hardware.kernelParams;
+  };
+}

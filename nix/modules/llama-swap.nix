@@ -1,0 +1,102 @@
+# llama-swap on the upstream module, reading the run-time config `llmctl discover`
+# writes, re-run by a path unit whenever the models folder changes.
+{
+  config,
+  lib,
+  pkgs,
+  ...
+}:
+let
+  cfg = config.services.local-llm;
+  swap = cfg.llamaSwap;
+  configFile = cfg.spec.llamaSwap.configFile;
+  listen = if swap.openFirewall then "0.0.0.0" else "127.0.0.1";
+  discover = "${lib.getExe cfg.package} discover --stack ${cfg.stackFile} --output ${configFile}";
+in
+{
+  options.services.local-llm.llamaSwap = {
+    enable = lib.mkEnableOption "llama-swap, serving every GGUF in the models folder on demand";
+    package = lib.mkPackageOption pkgs "llama-swap" { };
+    port = lib.mkOption {
+      type = lib.types.port;
+      default = 8090;
+      description = "Port llama-swap listens on (upstream's 8080 collides with other services).";
+    };
+    autoDiscover = lib.mkOption {
+      type = lib.types.bool;
+      default = true;
+      description = "Rewrite llama-swap's config whenever a GGUF appears in or leaves the models folder.";
+    };
+    ttl = lib.mkOption {
+      type = lib.types.nullOr lib.types.ints.unsigned;
+      default = null;
+      example = 600;
+      description = "Seconds of idleness after which a model is unloaded (null: never).";
+    };
+    fallbacks = lib.mkOption {
+      type = lib.types.listOf lib.types.str;
+      default = [ ];
+      example = [ "http://10.0.0.2:8090" ];
+      description = "Other llama-swap endpoints the gateway fails over to.";
+    };
+    openFirewall = lib.mkOption {
+      type = lib.types.bool;
+      default = false;
+      description = "Listen on all interfaces and open the port (normally only the gateway faces the network).";
+    };
+  };
+
+  config = lib.mkIf (cfg.enable && swap.enable) {
+    services.llama-swap = {
+      enable = true;
+      inherit (swap) package port;
+    };
+
+    systemd.tmpfiles.rules = [ "d ${dirOf configFile} 0755 ${cfg.user} ${cfg.group} - -" ];
+
+    systemd.services.local-llm-discover = {
+      description = "Write llama-swap's config from the GGUF files in the models folder";
+      before = [ "llama-swap.service" ];
+      requiredBy = [ "llama-swap.service" ];
+      after = [ "local-llm-models.service" ];
+      serviceConfig = {
+        Type = "oneshot";
+        ExecStart = discover;
+        User = cfg.user;
+        Group = cfg.group;
+        ProtectSystem = "strict";
+        ReadWritePaths = [ (dirOf configFile) ];
+        ProtectHome = true;
+        PrivateTmp = true;
+        PrivateNetwork = true;
+        NoNewPrivileges = true;
+      };
+    };
+
+    systemd.paths.local-llm-discover = lib.mkIf swap.autoDiscover {
+      wantedBy = [ "multi-user.target" ];
+      pathConfig = {
+        PathChanged = cfg.modelsDir;
+        Unit = "local-llm-discover.service";
+      };
+    };
+
+    systemd.services.llama-swap = {
+      after = [ "local-llm-discover.service" ];
+      serviceConfig = {
+        # The upstream unit bakes its settings into the store; ours are written at run time
+        # and reloaded by -watch-config (a reload unloads running models, so discovery only
+        # writes when the content changes).
+        ExecStart = lib.mkForce "${lib.getExe swap.package} -listen ${listen}:${toString swap.port} -config ${configFile} -watch-config";
+        # /dev/kfd and /dev/dri/renderD* belong to these groups.
+        SupplementaryGroups = [
+          "render"
+          "video"
+        ];
+        # ROCm and RADV compile GPU code at run time: W^X memory breaks them.
+        MemoryDenyWriteExecute = lib.mkForce false;
+        Environment = lib.mapAttrsToList (name: value: "${name}=${value}") cfg.spec.hardware.environment;
+      };
+    };
+  };
+}

@@ -1,0 +1,45 @@
+# Open WebUI on the upstream module, wired to llama-swap (or the gateway) and Ollama.
+{
+  config,
+  lib,
+  ...
+}:
+let
+  cfg = config.services.local-llm;
+  generators = import ../lib;
+  webui = cfg.webui;
+in
+{
+  options.services.local-llm.webui = {
+    enable = lib.mkEnableOption "Open WebUI";
+    port = lib.mkOption {
+      type = lib.types.port;
+      default = 3001;
+      description = "Port Open WebUI listens on (upstream's 8080 collides with llama.cpp defaults).";
+    };
+    environmentFile = lib.mkOption {
+      type = lib.types.nullOr lib.types.path;
+      default = null;
+      example = "/run/secrets/open-webui.env";
+      description = ''
+        File with `WEBUI_SECRET_KEY=...` (and any other secret variables), read at start.
+        Without it, logins do not survive a restart.
+      '';
+    };
+    openFirewall = lib.mkOption {
+      type = lib.types.bool;
+      default = false;
+      description = "Listen on all interfaces and open the port.";
+    };
+  };
+
+  config = lib.mkIf (cfg.enable && webui.enable) {
+    warnings = lib.optional (webui.environmentFile == null) "services.local-llm.webui.environmentFile is not set: Open WebUI has no fixed WEBUI_SECRET_KEY and logins end at every restart";
+    services.open-webui = {
+      enable = true;
+      host = if webui.openFirewall || cfg.openFirewall then "0.0.0.0" else "127.0.0.1";
+      inherit (webui) port environmentFile;
+      environment = generators.webuiEnvironment (import ./stack-input.nix { inherit config lib; });
+    };
+  };
+}

@@ -1,0 +1,152 @@
+"""Module evaluation tier: the NixOS modules evaluated with nixpkgs' lib for each seed
+host and for broken declarations (see tests/testkit/nixeval_modules.py)."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from llmctl.stack import parse_stack
+from testkit.nixeval_modules import REPO, evaluate_host
+
+HOSTS = REPO / "nix" / "hosts"
+
+
+@pytest.fixture(scope="module")
+def strix_halo():
+    return evaluate_host(HOSTS / "strix-halo" / "local-llm.nix")
+
+
+@pytest.fixture(scope="module")
+def nas01():
+    return evaluate_host(HOSTS / "nas-01" / "local-llm.nix")
+
+
+@pytest.fixture(scope="module")
+def atlas():
+    return evaluate_host(HOSTS / "atlas" / "local-llm.nix")
+
+
+def listener_port(settings: dict, name_fragment: str = "") -> list[int]:
+    return [
+        listener["address"]["socket_address"]["port_value"] for listener in settings["static_resources"]["listeners"]
+    ]
+
+
+def test_seed_hosts_pass_their_assertions(strix_halo, nas01, atlas):
+    for summary in (strix_halo, nas01, atlas):
+        assert summary["assertions"] == []
+
+
+def test_strix_halo_dedicated_servers_gateway_and_kernel(strix_halo):
+    units = strix_halo["units"]
+    for role, port in (("chat", 8000), ("embedding", 8001), ("rerank", 8002)):
+        script = units[f"local-llm-{role}"]["serviceConfig"]["ExecStart"]
+        assert f"--port {port}" in script or f"'--port' '{port}'" in script
+        assert "'--host' '127.0.0.1'" in script or "--host 127.0.0.1" in script
+    chat = units["local-llm-chat"]["serviceConfig"]["ExecStart"]
+    assert "262144" in chat, "the declared 256K context reaches llama-server"
+    assert "--no-mmap" in chat, "unified memory: no mmap (old flag spelling of the pinned llama.cpp)"
+    assert "--embedding" in units["local-llm-embedding"]["serviceConfig"]["ExecStart"]
+    assert units["local-llm-chat"]["serviceConfig"]["DevicePolicy"] == "closed"
+    assert "/dev/kfd rw" in units["local-llm-chat"]["serviceConfig"]["DeviceAllow"]
+    # 128 GB machine: GPU budget 120 GiB -> 30,720,000 pages of 4 KiB (the seed's figure).
+    assert "ttm.pages_limit=30720000" in strix_halo["kernelParams"]
+    assert "ttm.page_pool_size=30720000" in strix_halo["kernelParams"]
+    assert listener_port(strix_halo["envoy"]["settings"])[0] == 4001
+    assert strix_halo["firewall"]["allowedTCPPorts"] == []
+    override = strix_halo["llamaCpp"]["overrideArgs"]
+    assert override == {"rocmSupport": True, "rocmGpuTargets": ["gfx1151"]}
+
+
+def test_strix_halo_stack_json_is_what_llmctl_reads(strix_halo):
+    spec = parse_stack(strix_halo["stackJson"], Path("/etc/local-llm/stack.json"))
+    assert spec.endpoint("chat").url == "http://127.0.0.1:8000"
+    assert spec.endpoint("gateway").url == "http://127.0.0.1:4001"
+    assert spec.gpu.unified_memory is True and spec.gpu.memory_gib == 120
+    assert spec.models["devstral"].serve == "dedicated"
+
+
+def test_nas01_ollama_llama_swap_webui_zfs_tailnet(nas01):
+    assert nas01["ollama"]["enable"] and nas01["ollama"]["port"] == 11434
+    assert nas01["ollama"]["package"] == "ollama-rocm"
+    assert nas01["ollama"]["models"] == "/models/ollama"
+    assert nas01["ollama"]["loadModels"] == ["llama3.2:3b"]
+    assert nas01["llamaSwap"]["port"] == 8090
+    start = nas01["units"]["llama-swap"]["serviceConfig"]["ExecStart"]
+    assert "-listen 127.0.0.1:8090" in start and "-watch-config" in start
+    assert "-config /var/lib/local-llm/llama-swap/config.yaml" in start
+    assert nas01["units"]["llama-swap"]["serviceConfig"]["MemoryDenyWriteExecute"] is False
+    assert nas01["paths"]["local-llm-discover"]["PathChanged"] == "/models"
+    assert nas01["llamaCpp"]["overrideArgs"] == {"vulkanSupport": True}
+    webui = nas01["webui"]
+    assert webui["port"] == 3001 and webui["host"] == "0.0.0.0"
+    assert webui["environment"]["WEBUI_AUTH"] == "True"
+    assert webui["environment"]["ENABLE_PERSISTENT_CONFIG"] == "False"
+    assert webui["environment"]["OPENAI_API_BASE_URLS"] == "http://127.0.0.1:8090/v1"
+    assert webui["environmentFile"] == "/run/secrets/open-webui.env"
+    assert nas01["firewall"]["allowedTCPPorts"] == []
+    assert nas01["firewall"]["interfaces"]["tailscale0"]["allowedTCPPorts"] == [3001]
+    script = nas01["units"]["local-llm-dataset"]["script"]
+    assert "zfs create -p" in script and "ssdpool/local/models" in script
+    for prop in ("quota=500G", "compression=lz4", "recordsize=1M", "mountpoint=/models"):
+        assert prop in script
+    assert nas01["supportedFilesystems"]["zfs"] is True
+
+
+def test_atlas_fallback_api_keys_and_open_gateway(atlas):
+    settings = atlas["envoy"]["settings"]
+    chat = next(c for c in settings["static_resources"]["clusters"] if c["name"] == "chat")
+    priorities = [e["priority"] for e in chat["load_assignment"]["endpoints"]]
+    assert priorities == [0, 1]
+    fallback = chat["load_assignment"]["endpoints"][1]["lb_endpoints"][0]["endpoint"]["address"]["socket_address"]
+    assert (fallback["address"], fallback["port_value"]) == ("192.168.1.60", 8000)
+    assert atlas["firewall"]["allowedTCPPorts"] == [4001]
+    listener = settings["static_resources"]["listeners"][0]["address"]["socket_address"]
+    assert (listener["address"], listener["port_value"]) == ("0.0.0.0", 4001)
+    envoy_unit = atlas["units"]["envoy"]["serviceConfig"]
+    assert envoy_unit["LoadCredential"] == ["api-keys:/run/secrets/gateway-api-keys"]
+    rendered = json.dumps(settings)
+    assert "/run/credentials/envoy.service/api-keys" in rendered
+    assert "/run/secrets/gateway-api-keys" not in rendered, "the Envoy config names only the credential"
+
+
+BROKEN = {
+    "zfs without hostId": (
+        'services.local-llm = { enable = true; zfs.dataset = "tank/models"; };',
+        "needs networking.hostId",
+    ),
+    "two services on one port": (
+        "services.local-llm = { enable = true; llamaSwap.enable = true; webui = { enable = true; port = 8090; }; };",
+        "port 8090 is used by llama-swap and webui",
+    ),
+    "gateway without backend": (
+        "services.local-llm = { enable = true; gateway.enable = true; };",
+        "gateway: no backend",
+    ),
+    "unknown profile": (
+        'services.local-llm = { enable = true; gpu.profile = "voodoo3"; };',
+        "unknown profile 'voodoo3'",
+    ),
+    "dedicated model without file or source": (
+        'services.local-llm = { enable = true; models.x = { serve = "dedicated"; }; };',
+        "models.x: a dedicated model needs a file or a source",
+    ),
+    "two dedicated chat models": (
+        "services.local-llm = { enable = true; models.a = { serve = \"dedicated\"; file = \"a.gguf\"; };"
+        ' models.b = { serve = "dedicated"; file = "b.gguf"; }; };',
+        'more than one model is declared with serve = "dedicated" and role = "chat"',
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BROKEN))
+def test_assertions_fire_with_their_message(tmp_path, case):
+    body, message = BROKEN[case]
+    host = tmp_path / "host.nix"
+    host.write_text(textwrap.dedent(f"{{ {body} }}"))
+    summary = evaluate_host(host)
+    assert any(message in failure for failure in summary["assertions"]), summary["assertions"]
