@@ -51,3 +51,28 @@ def host_memory_bytes() -> int:
     except OSError:
         pass
     return 16 * GIB
+
+
+def budget_profile(profile_name: str | None, gpu_gib: float | None, stack_gpu=None) -> tuple[GpuProfile, float | None]:
+    """The profile and GPU memory to plan against: --gpu / --gpu-mem first, then
+    the stack spec's `gpu` section, else the cpu profile."""
+    if profile_name is not None:
+        if profile_name not in PROFILES:
+            raise KeyError(profile_name)
+        return PROFILES[profile_name], gpu_gib
+    if stack_gpu is not None and (stack_gpu.profile in PROFILES or stack_gpu.memory_gib is not None):
+        base = PROFILES.get(stack_gpu.profile or "")
+        if base is None:
+            cpu = stack_gpu.backend == "cpu"
+            base = PROFILES["cpu"] if cpu and stack_gpu.memory_gib is None else PROFILES["nvidia"]
+            base = GpuProfile(
+                stack_gpu.profile or stack_gpu.backend,
+                "from the stack spec",
+                base.memory_gib,
+                stack_gpu.unified_memory,
+                base.overhead_mib,
+            )
+        return base, gpu_gib if gpu_gib is not None else stack_gpu.memory_gib
+    if gpu_gib is not None:
+        return GpuProfile("custom", "--gpu-mem", gpu_gib), gpu_gib
+    return PROFILES["cpu"], None
