@@ -43,7 +43,11 @@ def compute_bytes(
 ) -> int:
     """The compute buffer of a device running the whole graph."""
     n_tokens = min(layout.n_ctx, n_ubatch)
-    cache_sizes = {cache.cells for cache in caches if cache.cells}
+    # One mask per cache: the base cache and, for iSWA models, the SWA cache.
+    cache_sizes = [
+        next((c.cells for il, c in enumerate(caches) if c.cells and shape.is_swa[il] == swa), 0)
+        for swa in (False, True)
+    ]
     mask_element = 2 if flash_attn else 4
     mask = sum(cells * n_tokens * mask_element for cells in cache_sizes)
     activations = n_tokens * 4 * (6 * shape.n_embd + 3 * (ffn if ffn is not None else shape.n_ff))

@@ -107,3 +107,11 @@ def layer_caches(
             per_cell += row_bytes(type_v, shape.head_v[il] * shape.n_head_kv[il])
         caches.append(LayerCache(kv_bytes=per_cell * cells * layout.n_stream, cells=cells))
     return caches
+
+
+def cache_buffers(shape: ModelShape, caches: list[LayerCache]) -> list[int]:
+    """KV bytes per llama.cpp cache (the base cache, then the SWA cache of an iSWA
+    model): each is one `KV buffer size` line in the log, rounded on its own."""
+    base = sum(c.kv_bytes for il, c in enumerate(caches) if not shape.is_swa[il])
+    swa = sum(c.kv_bytes for il, c in enumerate(caches) if shape.is_swa[il])
+    return [b for b in (base, swa) if b] if any(shape.is_swa) else [base]
