@@ -27,8 +27,10 @@ def fit_params(model: Path, args: tuple[str, ...]) -> str:
         binary = llama_tool_bin("llama-fit-params")
     except BaseException:  # pytest.skip outside ./dev: the column stays empty
         return "n/a"
-    if "-np" not in args:  # llama-server's -np auto = 4 slots, unified; fit-params defaults to 1
-        args = (*args, "-np", "4", "-kvu")
+    if "-np" not in args:
+        # llama-server's -np auto is 4 slots sharing a unified cache; fit-params defaults to 1
+        # and takes no -kvu, so the nearest it can project is 4 streams.
+        args = (*args, "-np", "4")
     run = subprocess.run(
         [str(binary), "--fit-print", "on", "-m", str(model), "--no-repack", *args],
         capture_output=True,
