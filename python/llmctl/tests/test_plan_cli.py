@@ -108,3 +108,18 @@ def test_bad_input_is_one_clear_line(runner, tiny_models, args, code, message):
     assert result.exit_code == code
     assert message in result.stderr
     assert "Traceback" not in result.output
+
+
+def test_budget_comes_from_the_stack_spec(runner, tiny_models, stack_file):
+    data = run_json(runner, str(tiny_models.chat), "--stack", str(stack_file))
+    assert data["budget"]["profile"] == "strix-halo"
+    assert data["budget"]["unified_memory"] is True
+    assert data["budget"]["gpu_bytes"] == 120 * 1024**3
+    overridden = run_json(runner, str(tiny_models.chat), "--stack", str(stack_file), "--gpu", "rx-7600")
+    assert overridden["budget"]["gpu_bytes"] == 8 * 1024**3
+
+
+def test_ctx_table_goes_past_the_training_context_when_asked(runner, tiny_models):
+    data = run_json(runner, str(tiny_models.chat), "--ctx", "1048576", "--ctx-table", "--gpu-mem", "2")
+    rows = {row["kv_type"]: row["largest_ctx"] for row in data["ctx_table"]}
+    assert 4096 < rows["f16"] < rows["q8_0"] < rows["q4_0"] <= 1048576

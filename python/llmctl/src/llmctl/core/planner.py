@@ -274,7 +274,8 @@ def _verdict(budget: Budget, gpu: Side, host: Side, full: bool, gpu_layers: int,
 
 def largest_context(shape: ModelShape, request: PlanRequest, budget: Budget) -> int | None:
     """The largest context (a multiple of 256) that fits with every layer on the GPU
-    (or in RAM for the cpu profile), up to the training context. None: not even 256."""
+    (or in RAM for the cpu profile), up to the training context or the requested
+    context if that is larger. None: not even 256."""
     full = None if budget.gpu_bytes is None else max_gpu_layers(shape)
 
     def fits(ctx: int) -> bool:
@@ -282,7 +283,8 @@ def largest_context(shape: ModelShape, request: PlanRequest, budget: Budget) -> 
 
     if not fits(256):
         return None
-    low, high = 1, max((shape.n_ctx_train or MAX_SEARCH_CTX) // 256, 1)
+    limit = max(shape.n_ctx_train or MAX_SEARCH_CTX, request.ctx or 0)  # a larger --ctx raises the cap
+    low, high = 1, max(limit // 256, 1)
     while low < high:  # fits() is monotone in the context
         middle = (low + high + 1) // 2
         if fits(middle * 256):
