@@ -210,3 +210,20 @@ def test_requests_llama_cpp_refuses_are_refused():
     odd_heads = shape("llama", {"embedding_length": 480, "attention.head_count": 10}, n_layer=2)  # head size 48
     with pytest.raises(PlanInputError, match="divisible by 32"):
         plan(odd_heads, PlanRequest(ctx=4096, type_k="q4_0"), Budget("cpu", None, 1 << 50))
+
+
+def test_moe_compute_uses_the_active_experts_width():
+    base = {"embedding_length": 2048, "attention.head_count": 32, "attention.head_count_kv": 4}
+    moe = shape(
+        "qwen3moe",
+        {**base, "feed_forward_length": 1024, "expert_feed_forward_length": 768, "expert_used_count": 8},
+        n_layer=4,
+    )
+    as_wide = shape("qwen3", {**base, "feed_forward_length": 768 * 8}, n_layer=4)
+    as_narrow = shape("qwen3", {**base, "feed_forward_length": 1024}, n_layer=4)
+    cpu = Budget("cpu", None, 1 << 40)
+    compute = {
+        name: plan(s, PlanRequest(ctx=4096), cpu).compute_bytes
+        for name, s in (("moe", moe), ("wide", as_wide), ("narrow", as_narrow))
+    }
+    assert compute["moe"] == compute["wide"] > compute["narrow"]  # 8 experts of 768 run at once

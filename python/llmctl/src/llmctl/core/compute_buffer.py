@@ -8,7 +8,8 @@ attention mask, not a sum over layers. Terms (sizes in bytes):
 - mask: one per cache (base and SWA), [cells per stream, n_tokens], f16 with
   flash attention, f32 without;
 - activations: n_tokens * 4 * (6 * n_embd + 3 * ffn width); the peak is in
-  the FFN (gate, up and their product) with the residual stream alive;
+  the FFN (gate, up and their product) with the residual stream alive; for MoE
+  the width is expert_feed_forward_length * expert_used_count;
 - without flash attention, the scores KQ = f32[cells, n_tokens, n_head];
 - logits f32[n_vocab, n_outputs] (n_outputs = slots for llama-server).
 
@@ -26,10 +27,9 @@ from llmctl.core.plan_model import ModelShape
 PARTIAL_OFFLOAD_FACTOR = 2.0
 
 
-def ffn_width(shape: ModelShape, expert_ff: int = 0, experts_used: int = 0) -> int:
-    if expert_ff and experts_used:
-        return max(shape.n_ff, expert_ff * experts_used)
-    return shape.n_ff
+def ffn_width(shape: ModelShape) -> int:
+    """Values per token in the widest FFN step: MoE runs n_expert_used experts at once."""
+    return max(shape.n_ff, shape.n_ff_expert * shape.n_expert_used)
 
 
 def compute_bytes(
@@ -39,7 +39,6 @@ def compute_bytes(
     *,
     n_ubatch: int,
     flash_attn: bool = True,
-    ffn: int | None = None,
 ) -> int:
     """The compute buffer of a device running the whole graph."""
     n_tokens = min(layout.n_ctx, n_ubatch)
@@ -50,7 +49,7 @@ def compute_bytes(
     ]
     mask_element = 2 if flash_attn else 4
     mask = sum(cells * n_tokens * mask_element for cells in cache_sizes)
-    activations = n_tokens * 4 * (6 * shape.n_embd + 3 * (ffn if ffn is not None else shape.n_ff))
+    activations = n_tokens * 4 * (6 * shape.n_embd + 3 * ffn_width(shape))
     scores = 0
     if not flash_attn and cache_sizes:
         scores = max(cache_sizes) * n_tokens * max(shape.n_head, default=0) * 4

@@ -113,6 +113,8 @@ class ModelShape:
     n_ctx_train: int | None
     n_embd: int
     n_ff: int
+    n_ff_expert: int  # MoE: expert_feed_forward_length (0 for dense models)
+    n_expert_used: int
     n_vocab: int
     n_head: list[int]
     n_head_kv: list[int]
@@ -229,6 +231,8 @@ def model_shape(headers: list[GGUFHeader]) -> ModelShape:
         n_ctx_train=_scalar_max(key("context_length")) or None,
         n_embd=n_embd,
         n_ff=_scalar_max(key("feed_forward_length")),
+        n_ff_expert=_scalar_max(key("expert_feed_forward_length")),
+        n_expert_used=_scalar_max(key("expert_used_count")),
         n_vocab=_vocab_size(first),
         n_head=n_head,
         n_head_kv=n_head_kv,
