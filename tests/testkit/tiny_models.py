@@ -166,7 +166,6 @@ def write_gemma3(
     name: str = "tiny-random-gemma3",
 ) -> Path:
     """A gemma3 chat model: every sixth layer full attention, the rest sliding-window."""
-    import gguf
 
     rng = _rng(name)
     writer = _start(path, "gemma3", name, n_ctx=n_ctx_train, n_embd=n_embd, n_layer=n_layer, n_ff=n_ff, n_head=n_head)
