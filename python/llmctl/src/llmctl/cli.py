@@ -9,6 +9,7 @@ from llmctl.app import LazyGroup, RunContext
 
 COMMANDS = {
     "stack": "llmctl.commands.stack:stack",
+    "status": "llmctl.commands.status:status",
 }
 
 

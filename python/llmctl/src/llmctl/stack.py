@@ -42,6 +42,7 @@ class Endpoint:
     enable: bool = True
     model: str | None = None
     unit: str | None = None
+    open_firewall: bool = False
 
 
 @dataclass(frozen=True)
@@ -105,6 +106,10 @@ class StackSpec:
     llama_server: LlamaServerDefaults = field(default_factory=LlamaServerDefaults)
     llama_swap: LlamaSwapSettings = field(default_factory=LlamaSwapSettings)
     models: dict[str, DeclaredModel] = field(default_factory=dict)
+    models_dir_owner: str | None = None
+    models_dir_mode: str | None = None
+    secret_files: tuple[str, ...] = ()
+    generated_configs: tuple[str, ...] = ()
     raw: dict[str, Any] = field(default_factory=dict)
 
     def endpoint(self, name: str) -> Endpoint | None:
@@ -167,6 +172,7 @@ def parse_stack(document: Any, path: Path | None = None) -> StackSpec:
             enable=value.get("enable", True),
             model=value.get("model"),
             unit=value.get("unit"),
+            open_firewall=value.get("openFirewall", False),
         )
         for name, value in document.get("endpoints", {}).items()
     }
@@ -206,6 +212,10 @@ def parse_stack(document: Any, path: Path | None = None) -> StackSpec:
             groups=dict(swap.get("groups", {})),
         ),
         models={name: _declared_model(name, value) for name, value in document.get("models", {}).items()},
+        models_dir_owner=document.get("modelsDirOwner"),
+        models_dir_mode=document.get("modelsDirMode"),
+        secret_files=tuple(document.get("secrets", {}).get("files", ())),
+        generated_configs=tuple(document.get("generatedConfigs", ())),
         raw=document,
     )
 

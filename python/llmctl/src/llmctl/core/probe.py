@@ -1,0 +1,151 @@
+"""Concurrent HTTP GETs under one deadline.
+
+Every request runs in its own daemon thread and the sweep waits for all of them at
+most until the deadline, so a hung service costs its timeout and nothing more (a
+thread still stuck in a trickling response is abandoned, and being a daemon it never
+holds up the exit). Only the standard library: `llmctl status` must start fast.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+MAX_BODY_BYTES = 4 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Probe:
+    """One GET: `expect` is "json" (the body must decode) or "text"."""
+
+    url: str
+    expect: str = "json"
+
+
+@dataclass
+class ProbeResult:
+    url: str
+    timeout_s: float
+    status: int | None = None
+    data: Any = None
+    error: str | None = None
+    elapsed_ms: float = 0.0
+    body: str = field(default="", repr=False)
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "url": self.url,
+            "status": self.status,
+            "ok": self.ok,
+            "error": self.error,
+            "elapsed_ms": round(self.elapsed_ms, 1),
+            "timeout_s": self.timeout_s,
+        }
+
+
+def fetch(probe: Probe, timeout: float) -> ProbeResult:
+    """GET `probe.url`; every failure becomes `error`, a sentence saying what went wrong."""
+    import http.client
+    import socket
+    import urllib.error
+    import urllib.request
+
+    result = ProbeResult(url=probe.url, timeout_s=round(timeout, 3))
+    started = time.monotonic()
+    # No proxy: the services are on loopback or the LAN, never behind $http_proxy.
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    request = urllib.request.Request(probe.url, headers={"Accept": "application/json, text/plain"})
+    try:
+        with opener.open(request, timeout=max(timeout, 0.001)) as response:
+            result.status = response.status
+            raw = response.read(MAX_BODY_BYTES)
+    except urllib.error.HTTPError as error:
+        result.status = error.code
+        result.error = f"HTTP {error.code}{_error_detail(error)}"
+        raw = None
+    except urllib.error.URLError as error:
+        result.error = _describe_os_error(error.reason, timeout)
+        raw = None
+    except (TimeoutError, socket.timeout) as error:
+        result.error = _describe_os_error(error, timeout)
+        raw = None
+    except (OSError, http.client.HTTPException, ValueError) as error:
+        result.error = f"bad answer: {type(error).__name__}: {error}"
+        raw = None
+    result.elapsed_ms = (time.monotonic() - started) * 1000
+    if raw is not None:
+        _decode(result, raw, probe.expect)
+    return result
+
+
+def _decode(result: ProbeResult, raw: bytes, expect: str) -> None:
+    text = raw.decode("utf-8", errors="replace")
+    result.body = text
+    if expect != "json":
+        result.data = text
+        return
+    try:
+        result.data = json.loads(text)
+    except ValueError as error:
+        result.error = f"broken JSON ({error})"
+
+
+def _error_detail(error) -> str:
+    try:
+        text = error.read(2048).decode("utf-8", errors="replace").strip()
+    except Exception:  # noqa: BLE001 - the status code alone is enough to report
+        return ""
+    try:
+        message = json.loads(text)
+        if isinstance(message, dict):
+            inner = message.get("error", message)
+            text = inner.get("message", str(inner)) if isinstance(inner, dict) else str(inner)
+    except ValueError:
+        pass
+    text = " ".join(text.split())
+    return f": {text[:120]}" if text else ""
+
+
+def _describe_os_error(reason: Any, timeout: float) -> str:
+    import socket
+
+    if isinstance(reason, (TimeoutError, socket.timeout)):
+        return f"no answer within {timeout:.1f} s"
+    if isinstance(reason, ConnectionRefusedError):
+        return "connection refused (nothing listens there)"
+    if isinstance(reason, socket.gaierror):
+        return f"unknown host ({reason.strerror})"
+    return str(getattr(reason, "strerror", None) or reason)
+
+
+def sweep(probes: Iterable[Probe], deadline: float) -> dict[Probe, ProbeResult]:
+    """Run every probe at once; each gets the time left until `deadline` (time.monotonic)."""
+    probes = list(dict.fromkeys(probes))
+    results: dict[Probe, ProbeResult] = {}
+    timeout = max(deadline - time.monotonic(), 0.0)
+
+    def run(probe: Probe) -> None:
+        results[probe] = fetch(probe, timeout)
+
+    threads = [threading.Thread(target=run, args=(probe,), daemon=True) for probe in probes]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(max(deadline - time.monotonic(), 0.0))
+    for probe in probes:
+        if probe not in results:
+            results[probe] = ProbeResult(
+                url=probe.url,
+                timeout_s=round(timeout, 3),
+                error=f"no complete answer within {timeout:.1f} s",
+                elapsed_ms=timeout * 1000,
+            )
+    return dict(results)
