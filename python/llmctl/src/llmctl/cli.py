@@ -10,6 +10,7 @@ from llmctl.app import LazyGroup, RunContext
 COMMANDS = {
     "stack": "llmctl.commands.stack:stack",
     "status": "llmctl.commands.status:status",
+    "verify": "llmctl.commands.verify:verify",
 }
 
 
