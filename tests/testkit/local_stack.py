@@ -41,8 +41,14 @@ def gateway_bootstrap(listener_port: int, admin_port: int, upstreams: dict[str, 
             "type": "STATIC",
             "connect_timeout": "1s",
             "health_checks": [
-                {"timeout": "1s", "interval": "2s", "no_traffic_interval": "2s", "unhealthy_threshold": 1,
-                 "healthy_threshold": 1, "http_health_check": {"path": "/health"}}
+                {
+                    "timeout": "1s",
+                    "interval": "2s",
+                    "no_traffic_interval": "2s",
+                    "unhealthy_threshold": 1,
+                    "healthy_threshold": 1,
+                    "http_health_check": {"path": "/health"},
+                }
             ],  # fmt: skip
             "load_assignment": {
                 "cluster_name": name,
@@ -59,7 +65,11 @@ def gateway_bootstrap(listener_port: int, admin_port: int, upstreams: dict[str, 
                     "name": "llm_gateway",
                     "address": _address(listener_port),
                     "filter_chains": [
-                        {"filters": [{"name": "envoy.filters.network.http_connection_manager", "typed_config": manager}]}
+                        {
+                            "filters": [
+                                {"name": "envoy.filters.network.http_connection_manager", "typed_config": manager}
+                            ]
+                        }
                     ],
                 }
             ],

@@ -122,7 +122,7 @@ class ReplayServer:
         replay = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+            def do_GET(self) -> None:
                 path = self.path.split("?", 1)[0]
                 replay.requests.append(path)
                 fault = replay._faulty(path)
@@ -145,7 +145,9 @@ class ReplayServer:
                 text = body if isinstance(body, str) else json.dumps(body)
                 data = text.encode()
                 self.send_response(status)
-                self.send_header("Content-Type", content_type or ("text/plain" if isinstance(body, str) else "application/json"))
+                self.send_header(
+                    "Content-Type", content_type or ("text/plain" if isinstance(body, str) else "application/json")
+                )
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 self.wfile.write(data)

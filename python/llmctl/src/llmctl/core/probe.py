@@ -54,7 +54,6 @@ class ProbeResult:
 def fetch(probe: Probe, timeout: float) -> ProbeResult:
     """GET `probe.url`; every failure becomes `error`, a sentence saying what went wrong."""
     import http.client
-    import socket
     import urllib.error
     import urllib.request
 
@@ -74,7 +73,7 @@ def fetch(probe: Probe, timeout: float) -> ProbeResult:
     except urllib.error.URLError as error:
         result.error = _describe_os_error(error.reason, timeout)
         raw = None
-    except (TimeoutError, socket.timeout) as error:
+    except TimeoutError as error:
         result.error = _describe_os_error(error, timeout)
         raw = None
     except (OSError, http.client.HTTPException, ValueError) as error:
@@ -101,7 +100,7 @@ def _decode(result: ProbeResult, raw: bytes, expect: str) -> None:
 def _error_detail(error) -> str:
     try:
         text = error.read(2048).decode("utf-8", errors="replace").strip()
-    except Exception:  # noqa: BLE001 - the status code alone is enough to report
+    except Exception:
         return ""
     try:
         message = json.loads(text)
@@ -145,7 +144,7 @@ def sweep(probes: Iterable[Probe], deadline: float) -> dict[Probe, ProbeResult]:
             results[probe] = ProbeResult(
                 url=probe.url,
                 timeout_s=round(timeout, 3),
-                error=f"no complete answer within {timeout:.1f} s",
+                error=f"no answer within {timeout:.1f} s",
                 elapsed_ms=timeout * 1000,
             )
     return dict(results)

@@ -278,7 +278,9 @@ def _llama_server_model(probes: dict[str, ProbeResult], service: ServiceStatus) 
     listed = _json(probes.get("models"), dict).get("data") or [{}]
     first = listed[0] if isinstance(listed[0], dict) else {}
     meta = first.get("meta") if isinstance(first.get("meta"), dict) else {}
-    settings = props.get("default_generation_settings") if isinstance(props.get("default_generation_settings"), dict) else {}
+    settings = (
+        props.get("default_generation_settings") if isinstance(props.get("default_generation_settings"), dict) else {}
+    )
     model_path = props.get("model_path")
     name = first.get("id") or (PurePosixPath(model_path).name if isinstance(model_path, str) else None)
     if not props and not first:

@@ -156,7 +156,7 @@ class ResultCollector:
 
 
 def check_name(item) -> str:
-    """"port bound as declared [chat]": the check without testinfra's host parameter."""
+    """ "port bound as declared [chat]": the check without testinfra's host parameter."""
     title = getattr(item, "originalname", item.name).removeprefix("test_").replace("_", " ")
     params = getattr(getattr(item, "callspec", None), "params", {})
     shown = [_param_label(value) for key, value in params.items() if key != "_testinfra_host"]
