@@ -49,7 +49,7 @@ def gateway_bootstrap(listener_port: int, admin_port: int, upstreams: dict[str, 
                     "healthy_threshold": 1,
                     "http_health_check": {"path": "/health"},
                 }
-            ],  # fmt: skip
+            ],
             "load_assignment": {
                 "cluster_name": name,
                 "endpoints": [{"lb_endpoints": [{"endpoint": {"address": _address(port)}}]}],

@@ -30,11 +30,23 @@ def ollama_routes(loaded: Iterable[str] = ("llama3.2:3b",)) -> dict[str, object]
         "quantization_level": "Q4_K_M",
     }
     tags = [
-        {"name": "llama3.2:3b", "model": "llama3.2:3b", "modified_at": "2026-11-20T10:00:00Z", "size": 2 * GIB,
-         "digest": "a80c4f17acd5", "details": details},
-        {"name": "qwen3:8b", "model": "qwen3:8b", "modified_at": "2026-11-21T10:00:00Z", "size": 5 * GIB,
-         "digest": "500a1f067a9f", "details": details},
-    ]  # fmt: skip
+        {
+            "name": "llama3.2:3b",
+            "model": "llama3.2:3b",
+            "modified_at": "2026-11-20T10:00:00Z",
+            "size": 2 * GIB,
+            "digest": "a80c4f17acd5",
+            "details": details,
+        },
+        {
+            "name": "qwen3:8b",
+            "model": "qwen3:8b",
+            "modified_at": "2026-11-21T10:00:00Z",
+            "size": 5 * GIB,
+            "digest": "500a1f067a9f",
+            "details": details,
+        },
+    ]
     ps = [
         {**tag, "expires_at": "2026-11-22T03:00:00Z", "size_vram": tag["size"] * 3 // 4, "context_length": 4096}
         for tag in tags
@@ -51,17 +63,29 @@ def ollama_routes(loaded: Iterable[str] = ("llama3.2:3b",)) -> dict[str, object]
 def llama_swap_routes(running: Iterable[dict] = (), listed: Iterable[str] = ("qwen", "devstral")) -> dict[str, object]:
     """`running`: dicts with model and proxy (the real llama-server URL), state defaults to ready."""
     running = [
-        {"model": r["model"], "state": r.get("state", "ready"), "cmd": f"llama-server -m {r['model']}.gguf",
-         "proxy": r["proxy"], "ttl": 300, "name": "", "description": ""}
+        {
+            "model": r["model"],
+            "state": r.get("state", "ready"),
+            "cmd": f"llama-server -m {r['model']}.gguf",
+            "proxy": r["proxy"],
+            "ttl": 300,
+            "name": "",
+            "description": "",
+        }
         for r in running
-    ]  # fmt: skip
+    ]
     names = sorted({*listed, *(r["model"] for r in running)})
     loaded = {r["model"] for r in running}
     models = [
-        {"id": name, "object": "model", "created": 1763780000, "owned_by": "llama-swap",
-         "status": {"value": "loaded" if name in loaded else "unloaded"}}
+        {
+            "id": name,
+            "object": "model",
+            "created": 1763780000,
+            "owned_by": "llama-swap",
+            "status": {"value": "loaded" if name in loaded else "unloaded"},
+        }
         for name in names
-    ]  # fmt: skip
+    ]
     return {
         "/health": "OK",
         "/running": {"running": sorted(running, key=lambda r: r["model"])},

@@ -55,8 +55,10 @@ def test_status_of_the_whole_stack(local_stack):
     gateway = services["gateway"]
     assert gateway["version"] and gateway["version"][0].isdigit()
     assert sorted((c["name"], c["hosts"], c["healthy"]) for c in gateway["details"]["clusters"]) == [
-        ("chat", 1, 1), ("embedding", 1, 1), ("rerank", 1, 1)
-    ]  # fmt: skip
+        ("chat", 1, 1),
+        ("embedding", 1, 1),
+        ("rerank", 1, 1),
+    ]
     for role in ("chat", "embedding", "rerank"):
         (model,) = services[role]["models"]
         assert model["name"] == f"tiny-{role}"
@@ -67,7 +69,7 @@ def test_status_of_the_whole_stack(local_stack):
     assert (swapped["name"], swapped["upstream"], swapped["context"]) == ("tiny-chat", chat_url, 512)
     human = CliRunner().invoke(cli, ["--stack", str(local_stack.spec_path), "status"])
     assert "3/3 upstream clusters healthy" in human.stdout
-    assert f"tiny-chat :{chat_url.rsplit(':', 1)[1]} ctx 512 0/1 busy" in human.stdout
+    assert f"tiny-chat :{chat_url.rsplit(':', 1)[1]} ctx 512 0/1 busy 4.8 MiB" in human.stdout
 
 
 def test_verify_passes_on_the_local_stack(local_stack):
@@ -77,9 +79,15 @@ def test_verify_passes_on_the_local_stack(local_stack):
     checks = {c["check"]: c for c in report["checks"]}
     assert report["ok"] is True
     assert {c["result"] for c in checks.values()} <= {"pass", "skip"}
-    for name in ("gateway answers [chat]", "gateway answers [embedding]", "gateway answers [rerank]",
-                 "port bound as declared [chat]", "endpoint answers [ollama]", "models folder",
-                 "no secret in generated config [envoy.json]"):  # fmt: skip
+    for name in (
+        "gateway answers [chat]",
+        "gateway answers [embedding]",
+        "gateway answers [rerank]",
+        "port bound as declared [chat]",
+        "endpoint answers [ollama]",
+        "models folder",
+        "no secret in generated config [envoy.json]",
+    ):
         assert checks[name]["result"] == "pass", name
     systemd = checks["service active [llamaSwap]"]
     if systemd["result"] == "skip":

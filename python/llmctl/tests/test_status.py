@@ -70,16 +70,22 @@ def test_every_service_up_with_its_documented_answers(tmp_path, replays):
     assert ollama["version"] == "0.33.0"
     assert ollama["details"] == {"available": 2}
     assert ollama["models"] == [
-        {"name": "llama3.2:3b", "state": "loaded", "context": 4096, "size_bytes": 2 * 1024**3,
-         "vram_bytes": 2 * 1024**3 * 3 // 4, "expires_at": "2026-11-22T03:00:00Z"}
-    ]  # fmt: skip
+        {
+            "name": "llama3.2:3b",
+            "state": "loaded",
+            "context": 4096,
+            "size_bytes": 2 * 1024**3,
+            "vram_bytes": 2 * 1024**3 * 3 // 4,
+            "expires_at": "2026-11-22T03:00:00Z",
+        }
+    ]
     assert services["llamaSwap"]["version"] == "250"
     assert services["llamaSwap"]["models"] == [] and services["llamaSwap"]["details"] == {"listed": 2}
     assert services["webui"]["version"] == "0.9.6"
     for service in services.values():
         assert all(p["ok"] and p["timeout_s"] <= float(TIMEOUT) for p in service["probes"].values())
     human = status(write_stack(tmp_path, servers))
-    assert "llama3.2:3b ctx 4096 1.5 of 2.0 GiB on GPU" in human.stdout
+    assert "llama3.2:3b ctx 4096 1.5 GiB of 2.0 GiB on GPU" in human.stdout
     assert "nothing loaded (2 available)" in human.stdout
     assert "Problems:" not in human.stdout
 

@@ -109,7 +109,10 @@ def render(report) -> str:
 
 def _aligned(rows) -> list[str]:
     widths = [max(len(str(row[column])) for row in rows) for column in range(len(rows[0]) - 1)]
-    return ["  ".join(str(cell).ljust(width) for cell, width in zip(row, widths)) + "  " + row[-1] for row in rows]
+    return [
+        "  ".join(str(cell).ljust(width) for cell, width in zip(row[:-1], widths, strict=True)) + "  " + row[-1]
+        for row in rows
+    ]
 
 
 def _model_line(model: dict) -> str:
@@ -125,9 +128,9 @@ def _model_line(model: dict) -> str:
         parts.append(f"{model.get('slots_busy') or 0}/{model['slots']} busy")
     size, vram = model.get("size_bytes"), model.get("vram_bytes")
     if size and vram is not None:
-        parts.append(f"{_gib(vram)} of {_gib(size)} GiB on GPU")
+        parts.append(f"{_size(vram)} of {_size(size)} on GPU")
     elif size:
-        parts.append(f"{_gib(size)} GiB")
+        parts.append(_size(size))
     return " ".join(parts)
 
 
@@ -167,6 +170,10 @@ def _folder_line(space) -> str:
 
 def _used_of(used: int | None, total: int | None) -> str:
     return f"{_gib(used) if used is not None else '?'}/{_gib(total) if total is not None else '?'} GiB"
+
+
+def _size(value: int) -> str:
+    return f"{value / GIB:.1f} GiB" if value >= GIB else f"{value / 1024**2:.1f} MiB"
 
 
 def _gib(value: int | float) -> str:

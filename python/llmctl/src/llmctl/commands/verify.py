@@ -49,8 +49,15 @@ def verify(target: str, json_: bool) -> None:
     if json_:
         from llmctl.output import emit_json
 
-        emit_json({"version": 1, "host": target, "stack": str(spec_path) if spec_path else None,
-                   "ok": not failed, "checks": results})  # fmt: skip
+        emit_json(
+            {
+                "version": 1,
+                "host": target,
+                "stack": str(spec_path) if spec_path else None,
+                "ok": not failed,
+                "checks": results,
+            }
+        )
     else:
         click.echo(render(results))
     if failed:

@@ -304,7 +304,7 @@ def _interpret_llama_swap(service: ServiceStatus, upstreams: dict[str, dict[str,
     listed = _json(service.probes["models"], dict).get("data")
     service.details["listed"] = len(listed) if isinstance(listed, list) else None
     running = service.probes["running"]
-    if running.ok and _running_entries(running) == [] and not isinstance(_json(running, dict).get("running"), list):
+    if running.ok and not isinstance(_json(running, dict).get("running"), list):
         service.problem("GET /running: answer has no 'running' list")
     for entry in _running_entries(running):
         proxy = str(entry.get("proxy") or "").rstrip("/")

@@ -71,7 +71,7 @@ def test_models_folder(host, stack):
     if not folder.is_directory:
         fail(f"models folder {stack.models_dir} is not a directory")
     if stack.models_dir_owner:
-        user, _, group = stack.models_dir_owner.partition(":")
+        group = stack.models_dir_owner.partition(":")[2]
         found = f"{folder.user}:{folder.group}" if group else folder.user
         if found != stack.models_dir_owner:
             fail(f"models folder {stack.models_dir} is owned by {found}; the spec says {stack.models_dir_owner}")
