@@ -172,3 +172,13 @@ def test_missing_stack_spec_is_one_clear_error(tmp_path):
     result = CliRunner().invoke(cli, ["--stack", str(tmp_path / "none.json"), "status"])
     assert result.exit_code == 1
     assert "does not exist" in result.stderr and "Traceback" not in result.output
+
+
+def test_invalid_stack_spec_is_still_rejected(tmp_path, replays):
+    """The sweep starts before the schema check; a wrong key is an error all the same."""
+    path = tmp_path / "stack.json"
+    path.write_text(json.dumps({"version": 1, "endpoints": {"ollama": {"url": replays()["ollama"].url, "port": 1}}}))
+    result = CliRunner().invoke(cli, ["--stack", str(path), "status", "--json"])
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert "unknown key 'endpoints.ollama.port'" in result.stderr

@@ -134,12 +134,15 @@ def resolve_stack_path(explicit: str | os.PathLike[str] | None) -> tuple[Path, b
     return DEFAULT_STACK_PATH, False
 
 
-def load_stack(explicit: str | os.PathLike[str] | None = None, *, required: bool = True) -> StackSpec:
+def load_stack(
+    explicit: str | os.PathLike[str] | None = None, *, required: bool = True, validate: bool = True
+) -> StackSpec:
     """Read and validate the stack spec.
 
     A file the user named must exist. The default file may be absent when
     `required` is false (commands that also work from flags alone); then the
-    built-in defaults are returned.
+    built-in defaults are returned. `validate=False` skips the schema (importing
+    jsonschema costs tens of ms) for callers that validate later themselves.
     """
     path, named = resolve_stack_path(explicit)
     if not path.exists() and not named and not required:
@@ -159,12 +162,13 @@ def load_stack(explicit: str | os.PathLike[str] | None = None, *, required: bool
         raise StackSpecError(
             f"stack spec {path}: not valid JSON at line {error.lineno}, column {error.colno}: {error.msg}"
         ) from error
-    return parse_stack(document, path)
+    return parse_stack(document, path, validate=validate)
 
 
-def parse_stack(document: Any, path: Path | None = None) -> StackSpec:
+def parse_stack(document: Any, path: Path | None = None, *, validate: bool = True) -> StackSpec:
     """Validate a decoded document and build the spec with defaults filled in."""
-    validate_stack(document, path)
+    if validate:
+        validate_stack(document, path)
     endpoints = {
         name: Endpoint(
             name=name,
