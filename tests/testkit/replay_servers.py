@@ -94,6 +94,24 @@ def llama_swap_routes(running: Iterable[dict] = (), listed: Iterable[str] = ("qw
     }
 
 
+def llama_server_routes(alias: str = "qwen", n_ctx: int = 8192) -> dict[str, object]:
+    """A llama-server as llama-swap starts it (the real one is used wherever a test can)."""
+    return {
+        "/health": {"status": "ok"},
+        "/props": {
+            "default_generation_settings": {"n_ctx": n_ctx},
+            "total_slots": 2,
+            "model_path": f"/models/{alias}.gguf",
+            "build_info": "b7000-abcdef0",
+        },
+        "/slots": [
+            {"id": 0, "n_ctx": n_ctx, "is_processing": True},
+            {"id": 1, "n_ctx": n_ctx, "is_processing": False},
+        ],
+        "/v1/models": {"object": "list", "data": [{"id": alias, "object": "model", "meta": {"size": 4 * GIB}}]},
+    }
+
+
 def webui_routes() -> dict[str, object]:
     return {"/health": {"status": True}, "/health/db": {"status": True}, "/api/version": {"version": "0.9.6"}}
 

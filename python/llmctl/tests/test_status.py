@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from llmctl.cli import cli
 from testkit.processes import free_port
-from testkit.replay_servers import llama_swap_routes, ollama_routes, start_replay, webui_routes
+from testkit.replay_servers import llama_server_routes, llama_swap_routes, ollama_routes, start_replay, webui_routes
 
 TIMEOUT = "0.5"
 
@@ -182,3 +182,33 @@ def test_invalid_stack_spec_is_still_rejected(tmp_path, replays):
     assert result.exit_code == 1
     assert result.stdout == ""
     assert "unknown key 'endpoints.ollama.port'" in result.stderr
+
+
+@pytest.mark.timeout(60)
+def test_a_hung_service_does_not_starve_llama_swaps_servers(tmp_path, replays):
+    """llama-swap's servers are asked as soon as /running answers, not after the slowest
+    service: with Ollama hung until the deadline, the running model is still read."""
+    upstream = start_replay("qwen-server", llama_server_routes())
+    try:
+        servers = replays({"ollama": ("hang", ())}, running=[{"model": "qwen", "proxy": upstream.url}])
+        result = status(write_stack(tmp_path, servers), "--json")
+    finally:
+        upstream.stop()
+    assert result.exit_code == 1
+    services = by_name(json.loads(result.stdout))
+    assert services["ollama"]["state"] == "down"
+    swap = services["llamaSwap"]
+    assert swap["state"] == "up", swap["problems"]
+    assert swap["models"] == [
+        {
+            "name": "qwen",
+            "state": "ready",
+            "upstream": upstream.url,
+            "context": 8192,
+            "slots": 2,
+            "slots_busy": 1,
+            "size_bytes": 4 * 1024**3,
+            "vram_bytes": None,
+        }
+    ]
+    assert {"/health", "/props", "/slots"} <= set(upstream.requests)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -125,26 +125,48 @@ def _describe_os_error(reason: Any, timeout: float) -> str:
     return str(getattr(reason, "strerror", None) or reason)
 
 
-def sweep(probes: Iterable[Probe], deadline: float) -> dict[Probe, ProbeResult]:
-    """Run every probe at once; each gets the time left until `deadline` (time.monotonic)."""
-    probes = list(dict.fromkeys(probes))
+def sweep(
+    probes: Iterable[Probe],
+    deadline: float,
+    follow: Callable[[Probe, ProbeResult], Iterable[Probe]] | None = None,
+) -> dict[Probe, ProbeResult]:
+    """Run every probe at once, each allowed the time left until `deadline`
+    (time.monotonic). `follow(probe, result)` names further probes to start as soon
+    as that answer is in (llama-swap's /running leads to its llama-servers); they
+    share the deadline, so one hung service never eats another's time."""
     results: dict[Probe, ProbeResult] = {}
-    timeout = max(deadline - time.monotonic(), 0.0)
+    allowed: dict[Probe, float] = {}
+    threads: list[threading.Thread] = []
+    lock = threading.Lock()
 
     def run(probe: Probe) -> None:
-        results[probe] = fetch(probe, timeout)
+        result = fetch(probe, allowed[probe])
+        results[probe] = result
+        for more in follow(probe, result) if follow else ():
+            start(more)
 
-    threads = [threading.Thread(target=run, args=(probe,), daemon=True) for probe in probes]
-    for thread in threads:
+    def start(probe: Probe) -> None:
+        with lock:
+            if probe in allowed:
+                return
+            allowed[probe] = max(deadline - time.monotonic(), 0.0)
+            thread = threading.Thread(target=run, args=(probe,), daemon=True)
+            threads.append(thread)
         thread.start()
-    for thread in threads:
-        thread.join(max(deadline - time.monotonic(), 0.0))
+
     for probe in probes:
-        if probe not in results:
-            results[probe] = ProbeResult(
-                url=probe.url,
-                timeout_s=round(timeout, 3),
-                error=f"no answer within {timeout:.1f} s",
-                elapsed_ms=timeout * 1000,
-            )
-    return dict(results)
+        start(probe)
+    joined = 0
+    while joined < len(threads):  # follow-ups may add threads while we wait
+        threads[joined].join(max(deadline - time.monotonic(), 0.0))
+        joined += 1
+    with lock:
+        for probe, timeout in allowed.items():
+            if probe not in results:
+                results[probe] = ProbeResult(
+                    url=probe.url,
+                    timeout_s=round(timeout, 3),
+                    error=f"no answer within {timeout:.1f} s",
+                    elapsed_ms=timeout * 1000,
+                )
+        return dict(results)

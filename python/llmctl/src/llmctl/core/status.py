@@ -142,14 +142,20 @@ def collect_status(spec, timeout: float, *, sysfs_root=None, nvidia_smi=None) ->
     gpu_thread.start()
 
     services, plans = _plan_services(spec)
-    answers = sweep([probe for plan in plans.values() for probe in plan.values()], deadline)
+    running_probes = {plans[s.name]["running"] for s in services if s.kind == "llama-swap" and plans[s.name]}
+    answers = sweep(
+        [probe for plan in plans.values() for probe in plan.values()],
+        deadline,
+        follow=lambda probe, result: _upstream_probes(result) if probe in running_probes else (),
+    )
     for service in services:
         service.probes = {role: answers[probe] for role, probe in plans[service.name].items()}
-
-    upstreams = _running_upstreams(services)
-    upstream_answers = sweep([p for plan in upstreams.values() for p in plan.values()], deadline)
-    for service in services:
-        _interpret(service, {url: _pick(plan, upstream_answers) for url, plan in upstreams.items()})
+        upstreams = {
+            url: _pick(plan, answers)
+            for url, plan in _running_upstreams(service).items()
+            if all(probe in answers for probe in plan.values())
+        }
+        _interpret(service, upstreams)
 
     space = folder_space(spec.models_dir)
     gpu_thread.join(max(deadline - time.monotonic(), 0.0))
@@ -204,17 +210,24 @@ def _plan_probes(name: str, kind: str, spec) -> dict[str, Probe]:
     return plan
 
 
-def _running_upstreams(services: list[ServiceStatus]) -> dict[str, dict[str, Probe]]:
-    """The llama-servers llama-swap runs, keyed by their proxy URL."""
+def _running_upstreams(service: ServiceStatus) -> dict[str, dict[str, Probe]]:
+    """The llama-servers a llama-swap runs, keyed by their proxy URL."""
+    if service.kind != "llama-swap" or "running" not in service.probes:
+        return {}
+    return _upstream_plans(service.probes["running"])
+
+
+def _upstream_probes(running: ProbeResult) -> list[Probe]:
+    return [probe for plan in _upstream_plans(running).values() for probe in plan.values()]
+
+
+def _upstream_plans(running: ProbeResult) -> dict[str, dict[str, Probe]]:
     upstreams = {}
-    for service in services:
-        if service.kind != "llama-swap" or "running" not in service.probes:
-            continue
-        for entry in _running_entries(service.probes["running"]):
-            proxy = entry.get("proxy")
-            if isinstance(proxy, str) and proxy.startswith("http") and entry.get("state", "ready") == "ready":
-                base = proxy.rstrip("/")
-                upstreams[base] = {role: Probe(base + path, expect) for role, path, expect, _ in PLANS["llama-server"]}
+    for entry in _running_entries(running):
+        proxy = entry.get("proxy")
+        if isinstance(proxy, str) and proxy.startswith("http") and entry.get("state", "ready") == "ready":
+            base = proxy.rstrip("/")
+            upstreams[base] = {role: Probe(base + path, expect) for role, path, expect, _ in PLANS["llama-server"]}
     return upstreams
 
 
