@@ -51,8 +51,10 @@ class ProbeResult:
         }
 
 
-def fetch(probe: Probe, timeout: float) -> ProbeResult:
-    """GET `probe.url`; every failure becomes `error`, a sentence saying what went wrong."""
+def fetch(probe: Probe, timeout: float, budget_s: float | None = None) -> ProbeResult:
+    """GET `probe.url`; every failure becomes `error`, a sentence saying what went wrong.
+    `budget_s` is the timeout the user set, named in "no answer within" messages (a probe
+    started late in a sweep is allowed only what is left of it)."""
     import http.client
     import urllib.error
     import urllib.request
@@ -71,10 +73,10 @@ def fetch(probe: Probe, timeout: float) -> ProbeResult:
         result.error = f"HTTP {error.code}{_error_detail(error)}"
         raw = None
     except urllib.error.URLError as error:
-        result.error = _describe_os_error(error.reason, timeout)
+        result.error = _describe_os_error(error.reason, budget_s or timeout)
         raw = None
     except TimeoutError as error:
-        result.error = _describe_os_error(error, timeout)
+        result.error = _describe_os_error(error, budget_s or timeout)
         raw = None
     except (OSError, http.client.HTTPException, ValueError) as error:
         result.error = f"bad answer: {type(error).__name__}: {error}"
@@ -129,6 +131,7 @@ def sweep(
     probes: Iterable[Probe],
     deadline: float,
     follow: Callable[[Probe, ProbeResult], Iterable[Probe]] | None = None,
+    budget_s: float | None = None,
 ) -> dict[Probe, ProbeResult]:
     """Run every probe at once, each allowed the time left until `deadline`
     (time.monotonic). `follow(probe, result)` names further probes to start as soon
@@ -140,7 +143,7 @@ def sweep(
     lock = threading.Lock()
 
     def run(probe: Probe) -> None:
-        result = fetch(probe, allowed[probe])
+        result = fetch(probe, allowed[probe], budget_s)
         results[probe] = result
         for more in follow(probe, result) if follow else ():
             start(more)
@@ -166,7 +169,7 @@ def sweep(
                 results[probe] = ProbeResult(
                     url=probe.url,
                     timeout_s=round(timeout, 3),
-                    error=f"no answer within {timeout:.1f} s",
+                    error=f"no answer within {budget_s or timeout:.1f} s",
                     elapsed_ms=timeout * 1000,
                 )
         return dict(results)

@@ -147,6 +147,7 @@ def collect_status(spec, timeout: float, *, sysfs_root=None, nvidia_smi=None) ->
         [probe for plan in plans.values() for probe in plan.values()],
         deadline,
         follow=lambda probe, result: _upstream_probes(result) if probe in running_probes else (),
+        budget_s=timeout,
     )
     for service in services:
         service.probes = {role: answers[probe] for role, probe in plans[service.name].items()}
