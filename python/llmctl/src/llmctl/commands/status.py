@@ -150,7 +150,9 @@ def render(report) -> str:
 def _aligned(rows) -> list[str]:
     widths = [max(len(str(row[column])) for row in rows) for column in range(len(rows[0]) - 1)]
     return [
-        "  ".join(str(cell).ljust(width) for cell, width in zip(row[:-1], widths, strict=True)) + "  " + row[-1]
+        (
+            "  ".join(str(cell).ljust(width) for cell, width in zip(row[:-1], widths, strict=True)) + "  " + row[-1]
+        ).rstrip()
         for row in rows
     ]
 

@@ -70,7 +70,7 @@ def verify(target: str, json_: bool) -> None:
 def render(results: list[dict]) -> str:
     width = max([len(r["check"]) for r in results] + [5])
     lines = [f"{'CHECK'.ljust(width)}  RESULT  REASON"]
-    lines += [f"{r['check'].ljust(width)}  {SYMBOLS[r['result']].ljust(6)}  {r['reason']}" for r in results]
+    lines += [f"{r['check'].ljust(width)}  {SYMBOLS[r['result']].ljust(6)}  {r['reason']}".rstrip() for r in results]
     counts = {name: sum(1 for r in results if r["result"] == name) for name in SYMBOLS}
     lines += ["", ", ".join(f"{count} {name}" for name, count in counts.items() if count) or "no checks ran"]
     return "\n".join(lines)
