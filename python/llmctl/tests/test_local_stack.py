@@ -124,3 +124,20 @@ def test_verify_fails_when_a_secret_is_planted_in_a_config(local_stack):
     secret_file = local_stack.document["secrets"]["files"][0]
     assert failed["reason"] == f"{planted} contains the contents of secret file {secret_file}"
     assert SECRET not in result.stdout + result.stderr, "the secret itself is never printed"
+
+
+def test_verify_checks_the_models_folder_owner_and_mode(local_stack):
+    import getpass
+
+    document = local_stack.spec_copy()
+    document["modelsDirOwner"] = getpass.getuser()
+    document["modelsDirMode"] = "0700"
+    result = verify(local_stack.write_spec(document, "mode.json"), "--json")
+    assert result.returncode == 1
+    checks = {c["check"]: c for c in json.loads(result.stdout)["checks"]}
+    assert checks["models folder"] == {
+        "check": "models folder",
+        "result": "fail",
+        "reason": f"models folder {document['modelsDir']} has mode 0755; the spec says 0700",
+    }
+    assert [c["check"] for c in checks.values() if c["result"] == "fail"] == ["models folder"]

@@ -130,12 +130,11 @@ def parse_nvidia_smi(output: str) -> list[GpuDevice]:
 
 
 def _run_nvidia_smi() -> str | None:
-    import shutil
-    import subprocess
-
-    command = os.environ.get("LLMCTL_NVIDIA_SMI") or shutil.which("nvidia-smi")
+    command = os.environ.get("LLMCTL_NVIDIA_SMI") or _on_path("nvidia-smi")
     if not command:
         return None
+    import subprocess  # only where NVIDIA tools exist: status starts faster without it
+
     argv = [command, f"--query-gpu={NVIDIA_QUERY}", "--format=csv,noheader,nounits"]
     try:
         done = subprocess.run(argv, capture_output=True, text=True, timeout=NVIDIA_TIMEOUT_S, check=False)
@@ -149,6 +148,15 @@ def _run_nvidia_smi() -> str | None:
 def _uevent(device: Path) -> dict[str, str]:
     lines = (_read_text(device / "uevent") or "").splitlines()
     return dict(line.split("=", 1) for line in lines if "=" in line)
+
+
+def _on_path(name: str) -> str | None:
+    # os only: shutil.which would import shutil and its compression modules
+    for folder in os.environ.get("PATH", "").split(os.pathsep):
+        candidate = os.path.join(folder, name)
+        if os.path.isfile(candidate) and os.access(candidate, os.X_OK):
+            return candidate
+    return None
 
 
 def _card_number(path: Path) -> tuple[int, str]:
