@@ -93,3 +93,27 @@ def test_status_says_no_gpu_found(tmp_path, monkeypatch):
     assert json.loads(result.stdout)["gpu"]["found"] is False
     human = CliRunner().invoke(cli, ["--stack", str(stack), "status"])
     assert "GPU:    no GPU found" in human.stdout
+
+
+def test_status_runs_the_named_nvidia_smi_with_the_query(tmp_path, monkeypatch):
+    """A stand-in nvidia-smi that answers only the exact query llmctl must send."""
+    fake = tmp_path / "nvidia-smi"
+    csv = DATA / "nvidia-smi.csv"
+    fake.write_text(
+        "#!/bin/sh\n"
+        '[ "$1" = "--query-gpu=index,name,memory.used,memory.total,pci.bus_id" ] || exit 3\n'
+        '[ "$2" = "--format=csv,noheader,nounits" ] || exit 4\n'
+        f"cat '{csv}'\n"
+    )
+    fake.chmod(0o755)
+    stack = tmp_path / "stack.json"
+    stack.write_text(json.dumps({"version": 1, "modelsDir": str(tmp_path)}))
+    monkeypatch.setenv("LLMCTL_SYSFS_ROOT", str(tmp_path))
+    monkeypatch.setenv("LLMCTL_NVIDIA_SMI", str(fake))
+    result = CliRunner().invoke(cli, ["--stack", str(stack), "status", "--json"])
+    assert result.exit_code == 0, result.output
+    gpu = json.loads(result.stdout)["gpu"]
+    assert gpu["problems"] == []
+    assert [(d["card"], d["vram_used_bytes"], d["vram_total_bytes"]) for d in gpu["devices"]] == [
+        ("nvidia0", 18432 * MIB, 24564 * MIB)
+    ]
