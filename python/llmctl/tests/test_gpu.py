@@ -70,49 +70,44 @@ def test_no_gpu(tmp_path):
     assert report.to_json() == {"found": False, "devices": [], "ttm_limit_bytes": None, "problems": []}
 
 
-def test_status_shows_the_recorded_apu(tmp_path, monkeypatch):
-    """The CLI reads the sysfs root and nvidia-smi named by the environment."""
+def status_with(tmp_path, monkeypatch, sysfs_root, nvidia_smi, *args):
+    """`llmctl status` on a stack with no services, reading the given GPU sources."""
     stack = tmp_path / "stack.json"
     stack.write_text(json.dumps({"version": 1, "modelsDir": str(tmp_path)}))
-    monkeypatch.setenv("LLMCTL_SYSFS_ROOT", str(DATA / "strix-halo"))
-    monkeypatch.setenv("LLMCTL_NVIDIA_SMI", str(tmp_path / "no-such-nvidia-smi"))
-    result = CliRunner().invoke(cli, ["--stack", str(stack), "status"])
+    monkeypatch.setenv("LLMCTL_SYSFS_ROOT", str(sysfs_root))
+    monkeypatch.setenv("LLMCTL_NVIDIA_SMI", str(nvidia_smi))
+    result = CliRunner().invoke(cli, ["--stack", str(stack), "status", *args])
     assert result.exit_code == 0, result.output
+    return result
+
+
+def test_status_shows_the_recorded_apu(tmp_path, monkeypatch):
+    """The CLI reads the sysfs root and nvidia-smi named by the environment."""
+    result = status_with(tmp_path, monkeypatch, DATA / "strix-halo", tmp_path / "no-such-nvidia-smi")
     assert "GPU:    card1 AMD Radeon 8060S  VRAM 0.3/0.5 GiB  GTT 66.0/120.0 GiB" in result.stdout
     assert "TTM limit 120.0 GiB" in result.stdout
     assert "nvidia-smi failed" in result.stdout, "a named nvidia-smi that cannot run is reported"
 
 
 def test_status_says_no_gpu_found(tmp_path, monkeypatch):
-    stack = tmp_path / "stack.json"
-    stack.write_text(json.dumps({"version": 1, "modelsDir": str(tmp_path)}))
-    monkeypatch.setenv("LLMCTL_SYSFS_ROOT", str(tmp_path))
     monkeypatch.setenv("PATH", str(tmp_path))
-    result = CliRunner().invoke(cli, ["--stack", str(stack), "status", "--json"])
-    assert result.exit_code == 0, result.output
-    assert json.loads(result.stdout)["gpu"]["found"] is False
-    human = CliRunner().invoke(cli, ["--stack", str(stack), "status"])
-    assert "GPU:    no GPU found" in human.stdout
+    monkeypatch.delenv("LLMCTL_NVIDIA_SMI", raising=False)
+    result = status_with(tmp_path, monkeypatch, tmp_path, "", "--json")
+    assert json.loads(result.stdout)["gpu"] == {"found": False, "devices": [], "ttm_limit_bytes": None, "problems": []}
+    assert "GPU:    no GPU found" in status_with(tmp_path, monkeypatch, tmp_path, "").stdout
 
 
 def test_status_runs_the_named_nvidia_smi_with_the_query(tmp_path, monkeypatch):
     """A stand-in nvidia-smi that answers only the exact query llmctl must send."""
     fake = tmp_path / "nvidia-smi"
-    csv = DATA / "nvidia-smi.csv"
     fake.write_text(
         "#!/bin/sh\n"
         '[ "$1" = "--query-gpu=index,name,memory.used,memory.total,pci.bus_id" ] || exit 3\n'
         '[ "$2" = "--format=csv,noheader,nounits" ] || exit 4\n'
-        f"cat '{csv}'\n"
+        f"cat '{DATA / 'nvidia-smi.csv'}'\n"
     )
     fake.chmod(0o755)
-    stack = tmp_path / "stack.json"
-    stack.write_text(json.dumps({"version": 1, "modelsDir": str(tmp_path)}))
-    monkeypatch.setenv("LLMCTL_SYSFS_ROOT", str(tmp_path))
-    monkeypatch.setenv("LLMCTL_NVIDIA_SMI", str(fake))
-    result = CliRunner().invoke(cli, ["--stack", str(stack), "status", "--json"])
-    assert result.exit_code == 0, result.output
-    gpu = json.loads(result.stdout)["gpu"]
+    gpu = json.loads(status_with(tmp_path, monkeypatch, tmp_path, fake, "--json").stdout)["gpu"]
     assert gpu["problems"] == []
     assert [(d["card"], d["vram_used_bytes"], d["vram_total_bytes"]) for d in gpu["devices"]] == [
         ("nvidia0", 18432 * MIB, 24564 * MIB)
