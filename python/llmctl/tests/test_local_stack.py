@@ -141,3 +141,20 @@ def test_verify_checks_the_models_folder_owner_and_mode(local_stack):
         "reason": f"models folder {document['modelsDir']} has mode 0755; the spec says 0700",
     }
     assert [c["check"] for c in checks.values() if c["result"] == "fail"] == ["models folder"]
+
+
+def test_requests_over_ssh_go_through_curl_on_the_host(local_stack):
+    """Over SSH the checks run curl on the checked host; testinfra's local backend runs
+    the same command line here, against the real gateway."""
+    import testinfra
+
+    from llmctl.hostchecks.plugin import _curl_http
+
+    host = testinfra.get_host("local://")
+    gateway = local_stack.document["endpoints"]["gateway"]["url"]
+    answer = _curl_http(host, "POST", f"{gateway}/v1/embeddings", {"model": "tiny-embedding", "input": ["a b"]}, 30)
+    assert answer.status == 200 and answer.error is None
+    assert len(answer.json()["data"][0]["embedding"]) > 0
+    assert _curl_http(host, "GET", f"{gateway}/nowhere", None, 30).status == 404
+    refused = _curl_http(host, "GET", f"http://127.0.0.1:{free_port()}/health", None, 5)
+    assert refused.status is None and "Failed to connect" in refused.error

@@ -10,7 +10,8 @@ import pytest
 
 from llmctl.stack import DEFAULT_STACK_PATH, load_stack, parse_stack
 
-HTTP_TIMEOUT_S = 60.0
+HEALTH_TIMEOUT_S = 10.0
+REQUEST_TIMEOUT_S = 180.0  # a gateway request may wait for llama-swap to load a big model
 # Path each kind of endpoint answers on when it is healthy.
 HEALTH_PATHS = {
     "gateway": "/health",
@@ -88,15 +89,15 @@ def http(host):
     """`http(method, url, body=None)` run ON the checked host (loopback endpoints are
     only reachable there): urllib for the local backend, curl over SSH."""
 
-    def call(method: str, url: str, body: dict | None = None) -> HttpAnswer:
+    def call(method: str, url: str, body: dict | None = None, timeout: float = HEALTH_TIMEOUT_S) -> HttpAnswer:
         if host.backend.NAME == "local":
-            return _local_http(method, url, body)
-        return _curl_http(host, method, url, body)
+            return _local_http(method, url, body, timeout)
+        return _curl_http(host, method, url, body, timeout)
 
     return call
 
 
-def _local_http(method: str, url: str, body: dict | None) -> HttpAnswer:
+def _local_http(method: str, url: str, body: dict | None, timeout: float) -> HttpAnswer:
     import urllib.error
     import urllib.request
 
@@ -104,7 +105,7 @@ def _local_http(method: str, url: str, body: dict | None) -> HttpAnswer:
     request = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
     try:
-        with opener.open(request, timeout=HTTP_TIMEOUT_S) as response:
+        with opener.open(request, timeout=timeout) as response:
             return HttpAnswer(response.status, response.read().decode(errors="replace"))
     except urllib.error.HTTPError as error:
         return HttpAnswer(error.code, error.read().decode(errors="replace"))
@@ -112,8 +113,8 @@ def _local_http(method: str, url: str, body: dict | None) -> HttpAnswer:
         return HttpAnswer(None, "", str(getattr(error, "reason", error)))
 
 
-def _curl_http(host, method: str, url: str, body: dict | None) -> HttpAnswer:
-    argv = ["curl", "-sS", "--noproxy", "*", "-m", str(int(HTTP_TIMEOUT_S)), "-X", method, "-w", "\n%{http_code}"]
+def _curl_http(host, method: str, url: str, body: dict | None, timeout: float) -> HttpAnswer:
+    argv = ["curl", "-sS", "--noproxy", "*", "-m", str(int(timeout)), "-X", method, "-w", "\n%{http_code}"]
     if body is not None:
         argv += ["-H", "Content-Type: application/json", "--data-binary", json.dumps(body)]
     done = host.run(" ".join(_quote(part) for part in [*argv, url]))

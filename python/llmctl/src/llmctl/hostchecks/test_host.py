@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 
 from llmctl.hostchecks import rules
-from llmctl.hostchecks.plugin import HEALTH_PATHS
+from llmctl.hostchecks.plugin import HEALTH_PATHS, REQUEST_TIMEOUT_S
 
 
 def fail(reason: str) -> None:
@@ -119,7 +119,7 @@ def test_gateway_answers(http, stack, gateway_request):
     if model is None:
         pytest.skip(f"no {gateway_request} model in the stack spec (endpoints.{gateway_request}.model or models)")
     path, body, read = GATEWAY_REQUESTS[gateway_request]
-    answer = http("POST", gateway.url + path, body(model))
+    answer = http("POST", gateway.url + path, body(model), timeout=REQUEST_TIMEOUT_S)
     if answer.status != 200:
         detail = answer.error or f"HTTP {answer.status}: {answer.body.strip()[:160]}"
         fail(f"gateway POST {path} (model {model}): {detail}")
