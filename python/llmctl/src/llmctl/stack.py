@@ -42,6 +42,13 @@ class Endpoint:
     enable: bool = True
     model: str | None = None
     unit: str | None = None
+    aliases: tuple[str, ...] = ()
+    fallbacks: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class GatewaySettings:
+    api_key_file: str | None = None
 
 
 @dataclass(frozen=True)
@@ -105,6 +112,7 @@ class StackSpec:
     llama_server: LlamaServerDefaults = field(default_factory=LlamaServerDefaults)
     llama_swap: LlamaSwapSettings = field(default_factory=LlamaSwapSettings)
     models: dict[str, DeclaredModel] = field(default_factory=dict)
+    gateway: GatewaySettings = field(default_factory=GatewaySettings)
     raw: dict[str, Any] = field(default_factory=dict)
 
     def endpoint(self, name: str) -> Endpoint | None:
@@ -167,6 +175,8 @@ def parse_stack(document: Any, path: Path | None = None) -> StackSpec:
             enable=value.get("enable", True),
             model=value.get("model"),
             unit=value.get("unit"),
+            aliases=tuple(value.get("aliases", ())),
+            fallbacks=tuple(url.rstrip("/") for url in value.get("fallbacks", ())),
         )
         for name, value in document.get("endpoints", {}).items()
     }
@@ -206,6 +216,7 @@ def parse_stack(document: Any, path: Path | None = None) -> StackSpec:
             groups=dict(swap.get("groups", {})),
         ),
         models={name: _declared_model(name, value) for name, value in document.get("models", {}).items()},
+        gateway=GatewaySettings(api_key_file=document.get("gateway", {}).get("apiKeyFile")),
         raw=document,
     )
 
