@@ -138,8 +138,10 @@ let
     let
       inherit (spec) gateway backends;
       has = name: backends ? ${name};
-      # The backend for a path: the dedicated role if there is one, else llama-swap.
+      # Embeddings and rerank by path: the dedicated server if there is one, else llama-swap.
       pick = role: if has role then [ role ] else optional (has "llamaSwap") "llamaSwap";
+      # Chat models not matched by name: llama-swap serves whatever is in the models
+      # folder; without it the dedicated chat server answers.
       fallbackName = if has "llamaSwap" then [ "llamaSwap" ] else optional (has "chat") "chat";
       named = builtins.filter (name: backends.${name}.aliases != [ ] || backends.${name}.model != null) (
         builtins.attrNames backends
@@ -157,7 +159,7 @@ let
       }
     ]
     ++ map (name: modelRoute gateway name backends.${name}) named
-    ++ path "completions" { safe_regex.regex = completionsPaths; } (pick "chat") { }
+    ++ path "completions" { safe_regex.regex = completionsPaths; } fallbackName { }
     ++ path "embeddings" { safe_regex.regex = embeddingsPaths; } (pick "embedding") { }
     ++ path "rerank" { safe_regex.regex = rerankPaths; } (pick "rerank") { }
     ++ path "ollama" { prefix = "/ollama/"; } (optional (has "ollama") "ollama") { prefix_rewrite = "/"; }

@@ -22,6 +22,6 @@ in
         OLLAMA_KEEP_ALIVE = "10m";
       }
       // removeAttrs hw.environment [ "HSA_OVERRIDE_GFX_VERSION" ]
-      // helpers.optionalAttrs (hw.backend == "vulkan") { OLLAMA_VULKAN = "1"; };
+      // helpers.optionalAttrs (hw.ollamaPackage == "ollama-vulkan") { OLLAMA_VULKAN = "1"; };
     };
 }

@@ -45,7 +45,7 @@ class LocalStack:
     gateway_port: int
     admin_port: int
     metrics_port: int
-    # Direct URLs of the backends by name: chat, embedding, rerank (+ chat-fallback).
+    # Direct URLs of the backends by name: chat, embedding, rerank (+ chat-fallback, llamaSwap).
     endpoints: dict[str, str]
     api_key: str | None = None
     servers: dict[str, ManagedProcess] = field(default_factory=dict)
@@ -72,6 +72,20 @@ class LocalStack:
         self.servers[name] = server
         return server
 
+    def upstream_requests(self) -> dict[str, int]:
+        """Requests Envoy sent to each backend, by backend name (from the admin /clusters)."""
+        from testkit.openai_client import get
+
+        by_port = {int(url.rsplit(":", 1)[1]): name for name, url in self.endpoints.items()}
+        counts = dict.fromkeys(self.endpoints, 0)
+        for line in get(f"{self.admin_url}/clusters").body.decode().splitlines():
+            parts = line.split("::")
+            if len(parts) == 4 and parts[2] == "rq_total":
+                port = int(parts[1].rsplit(":", 1)[1])
+                if port in by_port:
+                    counts[by_port[port]] = int(parts[3])
+        return counts
+
     def stop(self) -> None:
         if self.envoy is not None:
             self.envoy.stop()
@@ -96,6 +110,7 @@ def local_spec(
     capabilities: dict[str, bool] | None = None,
     api_key_file: Path | None = None,
     fallback_port: int | None = None,
+    llama_swap_port: int | None = None,
     health_interval: str = "1s",
 ) -> dict[str, Any]:
     """The stack spec (nix/lib input) of the local stack."""
@@ -121,6 +136,7 @@ def local_spec(
             MODEL_NAMES[role]: {"file": models[role].name, "role": role, "serve": "dedicated"} for role in ROLES
         },
         "dedicated": dedicated,
+        "llamaSwap": {"enable": llama_swap_port is not None, "port": llama_swap_port or 8090},
         "gateway": {
             "enable": True,
             "port": ports["gateway"],
@@ -141,25 +157,37 @@ def local_stack(
     models: dict[str, Path] | None = None,
     api_key: str | None = None,
     with_fallback: bool = False,
+    with_llama_swap: bool = False,
 ) -> Iterator[LocalStack]:
     """Start the local stack and stop everything on exit.
 
     `models`: role -> GGUF path (all in one folder); default: tiny models written into
     `work_dir`. `api_key`: require this key at the gateway (written to a key file the
-    config only names). `with_fallback`: a second chat server, the gateway's fallback.
+    config only names). `with_fallback`: a second chat server (`chat-fallback`), the
+    chat endpoint's fallback. `with_llama_swap`: a third chat server standing in for
+    llama-swap (`llamaSwap`), where unknown models and /v1/models go.
     """
     with ExitStack() as cleanup:
         if work_dir is None:
             work_dir = Path(cleanup.enter_context(tempfile.TemporaryDirectory(prefix="local-llm-stack-")))
         models = models or write_models(work_dir / "models")
         ports = {name: free_port() for name in (*ROLES, "gateway", "admin", "metrics")}
-        fallback_port = free_port() if with_fallback else None
+        # Extra chat servers: same generated argv, another port.
+        stand_ins = {
+            name: free_port() for name, wanted in (("chat-fallback", with_fallback), ("llamaSwap", with_llama_swap)) if wanted
+        }
         key_file = None
         if api_key is not None:
             key_file = work_dir / "api-keys"
             key_file.write_text(f"# gateway API keys, one per line\n{api_key}\n")
             key_file.chmod(0o600)
-        spec = local_spec(models, ports, api_key_file=key_file, fallback_port=fallback_port)
+        spec = local_spec(
+            models,
+            ports,
+            api_key_file=key_file,
+            fallback_port=stand_ins.get("chat-fallback"),
+            llama_swap_port=stand_ins.get("llamaSwap"),
+        )
         generated = nix_eval(
             "{ envoy = lib.envoyConfig spec; stack = lib.stackJson spec;"
             " argv = builtins.listToAttrs (map (role: { name = role; value = lib.dedicatedServerArgv spec role; })"
@@ -182,12 +210,11 @@ def local_stack(
             argvs=dict(generated["argv"]),
         )
         cleanup.callback(stack.stop)
-        if fallback_port is not None:
-            # Same generated argv, another port: the chat server's stand-in.
+        for name, port in stand_ins.items():
             argv = stack.argvs["chat"]
             at = argv.index("--port") + 1
-            stack.argvs["chat-fallback"] = [*argv[:at], str(fallback_port), *argv[at + 1 :]]
-            stack.endpoints["chat-fallback"] = f"http://127.0.0.1:{fallback_port}"
+            stack.argvs[name] = [*argv[:at], str(port), *argv[at + 1 :]]
+            stack.endpoints[name] = f"http://127.0.0.1:{port}"
         for name in stack.argvs:
             stack.start_server(name)
         stack.envoy = start_envoy(stack.envoy_config, admin_port=ports["admin"], work_dir=work_dir)
