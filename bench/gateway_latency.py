@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from testkit.local_stack import local_stack  # noqa: E402
+from testkit.local_stack import local_stack
 
 BLOCK = 20  # requests per alternating block
 

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from testkit.nixeval import seed_spec
 
-SEED_HOSTS = ("strix-halo", "nas-01", "atlas")
+from testkit.nixeval import SEED_HOSTS, seed_spec
 
 
 @pytest.fixture(scope="session")

@@ -6,6 +6,7 @@ import json
 import time
 
 import pytest
+
 from testkit import openai_client as api
 from testkit.local_stack import local_stack
 

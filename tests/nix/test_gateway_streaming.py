@@ -6,6 +6,7 @@ import json
 import urllib.request
 
 import pytest
+
 from testkit.nixeval import nix_eval
 from testkit.processes import free_port
 from testkit.slow_backend import slow_backend

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from llmctl.stack import parse_stack
 from testkit.nixeval import NixEvalError, nix_eval
 
@@ -40,7 +41,7 @@ def test_host_alias_table_replaces_the_default():
     ("expr", "message"),
     [
         ("lib.envoyConfig { gateway.enable = true; }", "the gateway has no backend"),
-        ('lib.stackJson { dedicated.chatt = { }; }', "unknown dedicated role"),
+        ("lib.stackJson { dedicated.chatt = { }; }", "unknown dedicated role"),
         ('lib.envoyConfig { dedicated.chat.fallbacks = [ "https://x:1" ]; }', "only http:// backends"),
         ('lib.envoyConfig { dedicated.chat.fallbacks = [ "x:1" ]; }', "'x:1' is not an http://HOST:PORT URL"),
         ('lib.dedicatedServerArgv { dedicated.chat.model = "m"; } "chat"', "model 'm' is not declared"),

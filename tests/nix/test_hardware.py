@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from testkit.nixeval import NixEvalError, nix_eval
 
 # RAM, GPU target (RAM - 8 GiB for the OS), pages = GiB * 1024 * 1024 / 4.096 truncated.
@@ -56,5 +57,5 @@ def test_every_profile_resolves():
 
 
 def test_unknown_profile_is_a_clear_error():
-    with pytest.raises(NixEvalError, match="unknown GPU profile 'rx-9999'.*known: cpu, nvidia"):
+    with pytest.raises(NixEvalError, match=r"unknown GPU profile 'rx-9999'.*known: cpu, nvidia"):
         nix_eval('lib.hardware { profile = "rx-9999"; }')

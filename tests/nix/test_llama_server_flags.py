@@ -7,6 +7,7 @@ import itertools
 from pathlib import Path
 
 import pytest
+
 from llmctl.core import server_flags
 from testkit.llama_server import start_llama_server_argv
 from testkit.nixeval import NIX_LIB, REPO, nix_eval
@@ -27,13 +28,21 @@ def test_packaged_table_is_the_nix_table():
 def cases():
     options = [
         {"model": "/m/a.gguf"},
-        {"model": "/m/a.gguf", "host": "127.0.0.1", "port": 8000, "alias": ["devstral", "gpt-4"], "contextSize": 262144},
+        {
+            "model": "/m/a.gguf",
+            "host": "127.0.0.1",
+            "port": 8000,
+            "alias": ["devstral", "gpt-4"],
+            "contextSize": 262144,
+        },
         {"model": "/m/a.gguf", "gpuLayers": 999, "parallel": 2, "flashAttention": "on", "noMmap": True},
         {"model": "/m/a.gguf", "gpuLayers": "auto", "flashAttention": "off", "noMmap": False, "contextSize": None},
         {"model": "/m/a.gguf", "flashAttention": "auto"},
     ]
     capability_sets = [None, OLD, NEW, {"loadMode": True, "flashAttnValue": False}]
-    for (i, opts), caps, role in itertools.product(enumerate(options), capability_sets, ("chat", "embedding", "rerank")):
+    for (i, opts), caps, role in itertools.product(
+        enumerate(options), capability_sets, ("chat", "embedding", "rerank")
+    ):
         yield {"options": opts, "capabilities": caps, "role": role, "extra": ["--threads", "2"] if i % 2 else []}
 
 
@@ -79,10 +88,14 @@ def test_old_and_new_flag_sets():
         "--reranking",
     ]
     # Defaults = nixos-26.05's llama.cpp: valued -fa, no --load-mode yet.
-    assert nix_eval("lib.defaultCapabilities") == server_flags.default_capabilities() == {
-        "loadMode": False,
-        "flashAttnValue": True,
-    }
+    assert (
+        nix_eval("lib.defaultCapabilities")
+        == server_flags.default_capabilities()
+        == {
+            "loadMode": False,
+            "flashAttnValue": True,
+        }
+    )
 
 
 def test_capabilities_from_help_texts():
@@ -105,7 +118,7 @@ def test_real_llama_server_accepts_the_new_flag_set(tiny_models, tmp_path):
         "dedicated": {"chat": {"port": port, "model": "tiny"}},
     }
     argv = nix_eval('lib.dedicatedServerArgv spec "chat"', spec=spec)
-    assert ["--load-mode", "none"] == argv[argv.index("--load-mode") : argv.index("--load-mode") + 2]
+    assert argv[argv.index("--load-mode") : argv.index("--load-mode") + 2] == ["--load-mode", "none"]
     server = start_llama_server_argv(argv, port=port, log_dir=tmp_path)
     try:
         assert "--no-mmap" not in server.argv

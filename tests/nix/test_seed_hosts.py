@@ -7,11 +7,10 @@ import json
 
 import pytest
 from jsonschema import Draft202012Validator
+
 from llmctl.stack import parse_stack, schema
 from testkit.envoy import validate_config, write_config
-from testkit.nixeval import nix_eval
-
-SEED_HOSTS = ("strix-halo", "nas-01", "atlas")
+from testkit.nixeval import SEED_HOSTS, nix_eval
 
 
 def clusters_of(config: dict) -> dict:
@@ -49,9 +48,15 @@ def test_strix_halo_ports_aliases_and_memory(seed_specs):
         "embedding": "http://127.0.0.1:8001",
         "rerank": "http://127.0.0.1:8002",
     }
-    assert {"gpt-4", "gpt-4-turbo", "gpt-4o", "claude-3-opus", "claude-3-sonnet", "devstral-2", "mistral-large"} <= set(
-        endpoints["chat"]["aliases"]
-    )
+    assert {
+        "gpt-4",
+        "gpt-4-turbo",
+        "gpt-4o",
+        "claude-3-opus",
+        "claude-3-sonnet",
+        "devstral-2",
+        "mistral-large",
+    } <= set(endpoints["chat"]["aliases"])
     assert set(endpoints["embedding"]["aliases"]) == {"text-embedding-ada-002", "text-embedding-3-small"}
     assert set(endpoints["rerank"]["aliases"]) == {"rerank-english-v3.0", "bge-reranker"}
     assert document["gpu"] == {
@@ -69,7 +74,11 @@ def test_strix_halo_ports_aliases_and_memory(seed_specs):
 
 def test_strix_halo_dedicated_argv_uses_the_profile(seed_specs):
     argv = nix_eval('lib.dedicatedServerArgv spec "chat"', spec=seed_specs["strix-halo"])
-    assert argv[:3] == ["llama-server", "-m", "/var/lib/local-llm/models/Devstral-2-123B-Instruct-2512-Q4_K_M-00001-of-00002.gguf"]
+    assert argv[:3] == [
+        "llama-server",
+        "-m",
+        "/var/lib/local-llm/models/Devstral-2-123B-Instruct-2512-Q4_K_M-00001-of-00002.gguf",
+    ]
     assert argv[argv.index("--port") + 1] == "8000"
     assert argv[argv.index("-c") + 1] == "262144"
     # nixos-26.05's llama.cpp predates --load-mode: unified memory gets --no-mmap there.
@@ -120,4 +129,7 @@ def test_atlas_profiles(seed_specs):
     hw = nix_eval('{ a = lib.hardware { profile = "rx-7900xtx"; }; b = lib.hardware { profile = "rx-7600"; }; }')
     assert hw["a"]["environment"] == {} and hw["a"]["targets"] == ["gfx1100"]
     assert hw["b"]["environment"] == {"HSA_OVERRIDE_GFX_VERSION": "11.0.0"}
-    assert hw["b"]["llamaCpp"] == {"package": "llama-cpp", "override": {"rocmSupport": True, "rocmGpuTargets": ["gfx1102"]}}
+    assert hw["b"]["llamaCpp"] == {
+        "package": "llama-cpp",
+        "override": {"rocmSupport": True, "rocmGpuTargets": ["gfx1102"]},
+    }

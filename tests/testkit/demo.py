@@ -86,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.once:
             return 0
         say(f"\nServing. Try: curl {stack.base_url}/chat/completions -H 'Content-Type: application/json' \\")
-        say(f"""  -d '{{"model":"gpt-4","messages":[{{"role":"user","content":"hi"}}],"max_tokens":8}}'""")
+        say("""  -d '{"model":"gpt-4","messages":[{"role":"user","content":"hi"}],"max_tokens":8}'""")
         say("Ctrl-C stops everything.")
         try:
             while not stop.wait(0.5):
@@ -98,4 +98,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:  # during start-up: everything started is already stopped
+        sys.exit(130)

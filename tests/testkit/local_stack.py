@@ -145,7 +145,12 @@ def local_spec(
             "accessLog": False,
             "apiKeyFile": str(api_key_file) if api_key_file else None,
             # Short intervals so a killed backend is noticed within seconds.
-            "healthCheck": {"interval": health_interval, "timeout": "1s", "unhealthyThreshold": 1, "healthyThreshold": 1},
+            "healthCheck": {
+                "interval": health_interval,
+                "timeout": "1s",
+                "unhealthyThreshold": 1,
+                "healthyThreshold": 1,
+            },
         },
     }
 
@@ -174,7 +179,9 @@ def local_stack(
         ports = {name: free_port() for name in (*ROLES, "gateway", "admin", "metrics")}
         # Extra chat servers: same generated argv, another port.
         stand_ins = {
-            name: free_port() for name, wanted in (("chat-fallback", with_fallback), ("llamaSwap", with_llama_swap)) if wanted
+            name: free_port()
+            for name, wanted in (("chat-fallback", with_fallback), ("llamaSwap", with_llama_swap))
+            if wanted
         }
         key_file = None
         if api_key is not None:

@@ -19,6 +19,7 @@ from testkit.tools import nix_instantiate_bin
 REPO = Path(__file__).resolve().parents[2]
 NIX_LIB = REPO / "nix" / "lib"
 SPECS = REPO / "tests" / "nix" / "specs"
+SEED_HOSTS = ("strix-halo", "nas-01", "atlas")
 
 
 class NixEvalError(RuntimeError):
