@@ -28,7 +28,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from testkit.local_stack import local_stack
 
-BLOCK = 20  # requests per alternating block
+# Requests per alternating block, per unit of concurrency: short blocks so direct and
+# gateway see the same load on a shared machine, long enough to keep every worker busy.
+BLOCK_PER_WORKER = 4
 
 REQUESTS = {
     "embeddings": ("embedding", "/v1/embeddings", {"model": "text-embedding-3-small", "input": "hello gateway"}),
@@ -92,7 +94,7 @@ def measure(stack, name: str, total: int, concurrency: int) -> dict:
     samples: dict[str, list[float]] = {"direct": [], "gateway": []}
     order = ["direct", "gateway"]
     while len(samples["gateway"]) < total:
-        block = min(BLOCK, total - len(samples["gateway"]))
+        block = min(BLOCK_PER_WORKER * concurrency + 4, total - len(samples["gateway"]))
         for target in order:
             samples[target] += timed_requests(targets[target], path, body, block, concurrency)
         order.reverse()

@@ -134,3 +134,13 @@ def test_failover_to_the_fallback_and_back(tmp_path):
         assert wait_for(lambda: ask()[0] == {"chat": 1}), "traffic did not return to the restarted primary"
         for _ in range(3):
             assert ask()[0] == {"chat": 1}
+
+
+def test_stack_file_describes_the_running_stack(stack):
+    from llmctl.stack import load_stack
+
+    loaded = load_stack(stack.stack_file)
+    assert loaded.endpoint("gateway").url == stack.gateway_url
+    for name in ("chat", "embedding", "rerank", "llamaSwap"):
+        assert api.get(f"{loaded.endpoint(name).url}/health").status == 200
+    assert "gpt-4" in loaded.endpoint("chat").aliases
