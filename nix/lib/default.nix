@@ -19,7 +19,7 @@ in
     ttmPages
     profileNames
     ;
-  inherit (webui) webuiEnvironment;
+  inherit (webui) webuiSettings;
   inherit (ollama) ollamaSettings;
 
   inherit (import ./dedicated.nix) dedicatedServerArgv;

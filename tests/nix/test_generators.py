@@ -54,13 +54,22 @@ def test_bad_specs_fail_with_a_message(expr, message):
         nix_eval(expr)
 
 
-def test_webui_environment_points_at_llama_swap_and_ollama(seed_specs):
-    env = nix_eval("lib.webuiEnvironment spec", spec=seed_specs["nas-01"])
+def test_webui_points_at_llama_swap_and_ollama(seed_specs):
+    settings = nix_eval("lib.webuiSettings spec", spec=seed_specs["nas-01"])
+    assert (settings["host"], settings["port"]) == ("127.0.0.1", 3001)
+    assert settings["environmentFile"] == "/run/secrets/open-webui.env"
+    env = settings["environment"]
     assert env["OPENAI_API_BASE_URLS"] == "http://127.0.0.1:8090/v1"
     assert env["OLLAMA_BASE_URL"] == "http://127.0.0.1:11434"
     assert env["ENABLE_PERSISTENT_CONFIG"] == "False"
-    assert env["WEBUI_AUTH"] == "True" and env["PORT"] == "3001"
+    assert env["WEBUI_AUTH"] == "True" and env["ENABLE_OPENAI_API"] == "True"
     assert not any("SECRET" in name for name in env), "the secret key comes from environmentFile"
+
+
+def test_webui_without_llama_swap_uses_the_gateway(seed_specs):
+    env = nix_eval("(lib.webuiSettings spec).environment", spec=seed_specs["strix-halo"])
+    assert env["OPENAI_API_BASE_URLS"] == "http://127.0.0.1:4001/v1"
+    assert env["ENABLE_OLLAMA_API"] == "False" and "OLLAMA_BASE_URL" not in env
 
 
 def test_ollama_settings_from_the_profile(seed_specs):
