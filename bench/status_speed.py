@@ -1,6 +1,6 @@
 """How fast `llmctl status` answers, and how fast `llmctl --help` starts.
 
-Starts the local stack of tests/testkit/local_stack.py (three real llama-servers behind
+Starts the local stack of tests/testkit.status_stack.py (three real llama-servers behind
 a real Envoy, replay servers for Ollama, llama-swap and Open WebUI), then times in one run:
 
 - `llmctl status` with every service up (goal: under 300 ms),
@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from testkit import tiny_models
 from testkit.envoy import start_envoy
 from testkit.llama_server import start_llama_server
-from testkit.local_stack import build_local_stack
+from testkit.status_stack import build_local_stack
 from testkit.replay_servers import ollama_routes, start_replay
 
 RUNS = 7

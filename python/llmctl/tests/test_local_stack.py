@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from llmctl.cli import cli
 from testkit.envoy import start_envoy
 from testkit.llama_server import start_llama_server
-from testkit.local_stack import SECRET, build_local_stack
+from testkit.status_stack import SECRET, build_local_stack
 from testkit.processes import ProcessStartError, free_port
 
 pytestmark = pytest.mark.slow

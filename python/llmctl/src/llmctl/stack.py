@@ -43,6 +43,13 @@ class Endpoint:
     model: str | None = None
     unit: str | None = None
     open_firewall: bool = False
+    aliases: tuple[str, ...] = ()
+    fallbacks: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class GatewaySettings:
+    api_key_file: str | None = None
 
 
 @dataclass(frozen=True)
@@ -110,6 +117,7 @@ class StackSpec:
     models_dir_mode: str | None = None
     secret_files: tuple[str, ...] = ()
     generated_configs: tuple[str, ...] = ()
+    gateway: GatewaySettings = field(default_factory=GatewaySettings)
     raw: dict[str, Any] = field(default_factory=dict)
 
     def endpoint(self, name: str) -> Endpoint | None:
@@ -177,6 +185,8 @@ def parse_stack(document: Any, path: Path | None = None, *, validate: bool = Tru
             model=value.get("model"),
             unit=value.get("unit"),
             open_firewall=value.get("openFirewall", False),
+            aliases=tuple(value.get("aliases", ())),
+            fallbacks=tuple(url.rstrip("/") for url in value.get("fallbacks", ())),
         )
         for name, value in document.get("endpoints", {}).items()
     }
@@ -220,6 +230,7 @@ def parse_stack(document: Any, path: Path | None = None, *, validate: bool = Tru
         models_dir_mode=document.get("modelsDirMode"),
         secret_files=tuple(document.get("secrets", {}).get("files", ())),
         generated_configs=tuple(document.get("generatedConfigs", ())),
+        gateway=GatewaySettings(api_key_file=document.get("gateway", {}).get("apiKeyFile")),
         raw=document,
     )
 
