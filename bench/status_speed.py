@@ -29,8 +29,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from testkit import tiny_models
 from testkit.envoy import start_envoy
 from testkit.llama_server import start_llama_server
-from testkit.status_stack import build_local_stack
 from testkit.replay_servers import ollama_routes, start_replay
+from testkit.status_stack import build_local_stack
 
 RUNS = 7
 HUNG_TIMEOUT_S = 1.0

@@ -15,8 +15,8 @@ from click.testing import CliRunner
 from llmctl.cli import cli
 from testkit.envoy import start_envoy
 from testkit.llama_server import start_llama_server
-from testkit.status_stack import SECRET, build_local_stack
 from testkit.processes import ProcessStartError, free_port
+from testkit.status_stack import SECRET, build_local_stack
 
 pytestmark = pytest.mark.slow
 
