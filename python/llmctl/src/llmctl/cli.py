@@ -9,6 +9,8 @@ from llmctl.app import LazyGroup, RunContext
 
 COMMANDS = {
     "stack": "llmctl.commands.stack:stack",
+    "download": "llmctl.commands.download:download",
+    "rm": "llmctl.commands.rm:rm",
 }
 
 
