@@ -104,9 +104,12 @@ class FileLock:
         self.fd: int | None = None
 
     def __enter__(self) -> FileLock:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         while True:
-            fd = os.open(self.path, os.O_CREAT | os.O_RDWR, 0o644)
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                fd = os.open(self.path, os.O_CREAT | os.O_RDWR, 0o644)
+            except FileNotFoundError:  # another run just tidied the empty partial folder
+                continue
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
@@ -163,6 +166,22 @@ class _Hashes:
         return None
 
 
+class _PartState:
+    """What the part file holds: its size and the running hashes (kept across retries)."""
+
+    def __init__(self, part: Path, remote: RemoteFile):
+        self.part = part
+        self.remote = remote
+        self.hashes = _Hashes(remote)
+        self.have = hash_file(part, self.hashes) if part.exists() else 0
+        if self.have > remote.size:
+            self.restart()
+
+    def restart(self) -> None:
+        self.part.write_bytes(b"")
+        self.have, self.hashes = 0, _Hashes(self.remote)
+
+
 def fetch_to_part(client: HubClient, ref: RepoRef, remote: RemoteFile, part: Path, progress: Progress) -> None:
     """Bring `part` to the full, verified content of `remote` (resuming what it holds)."""
     sidecar_path = part.with_name(part.name + ".json")
@@ -173,28 +192,24 @@ def fetch_to_part(client: HubClient, ref: RepoRef, remote: RemoteFile, part: Pat
         part.unlink(missing_ok=True)
         part.parent.mkdir(parents=True, exist_ok=True)
         write_json_atomic(sidecar_path, sidecar)
-    hashes = _Hashes(remote)
-    have = hash_file(part, hashes) if part.exists() else 0
-    if have > remote.size:
-        part.unlink()
-        hashes, have = _Hashes(remote), 0
-    progress.start_file(remote.path, remote.size, have)
+    state = _PartState(part, remote)
+    progress.start_file(remote.path, remote.size, state.have)
     url = client.file_url(ref, remote.path)
     failures = 0
-    while have < remote.size:
-        before = have
+    while state.have < remote.size:
+        before = state.have
         try:
-            have, hashes = _receive(client, url, remote, part, have, hashes, progress)
+            _receive(client, url, state, progress)
         except TransientError as error:
-            failures = 0 if have > before else failures + 1
+            failures = 0 if state.have > before else failures + 1
             if failures >= MAX_FAILURES:
                 raise LlmctlError(
                     f"{remote.path}: {error}; gave up after {failures} attempts without progress",
-                    hint=f"run the command again: it resumes from the {have} bytes kept in {part.parent}",
+                    hint=f"run the command again: it resumes from the {state.have} bytes kept in {part.parent}",
                 ) from None
-            progress.note(f"{remote.path}: {error}; resuming at byte {have}")
+            progress.note(f"{remote.path}: {error}; resuming at byte {state.have}")
             time.sleep(backoff(failures))
-    mismatch = hashes.mismatch()
+    mismatch = state.hashes.mismatch()
     if mismatch:
         part.unlink(missing_ok=True)
         sidecar_path.unlink(missing_ok=True)
@@ -207,25 +222,25 @@ def fetch_to_part(client: HubClient, ref: RepoRef, remote: RemoteFile, part: Pat
         os.fsync(handle.fileno())
 
 
-def _receive(client, url, remote, part, have, hashes, progress):
-    """One request: append what the server sends. Returns the new (size, hashes)."""
+def _receive(client: HubClient, url: str, state: _PartState, progress: Progress) -> None:
+    """One request: append what the server sends to the part."""
     import requests
     import urllib3
 
-    headers = {"Range": f"bytes={have}-"} if have else {}
+    remote = state.remote
+    headers = {"Range": f"bytes={state.have}-"} if state.have else {}
     response = client.get(url, headers=headers, stream=True, what=remote.path)
     with response:
         if response.status_code == 416:
-            return _restart(part, remote, progress)
-        if have and response.status_code == 206:
-            if not response.headers.get("Content-Range", "").startswith(f"bytes {have}-"):
-                return _restart(part, remote, progress)
-        elif have:  # the server ignored Range: start over cleanly
-            progress.note(f"{remote.path}: the server ignored Range; restarting from byte 0")
-            have, hashes = _restart(part, remote, progress)
-        with open(part, "ab") as handle:
+            return _restart(state, progress, "the server refused the range")
+        if state.have and response.status_code == 206:
+            if not response.headers.get("Content-Range", "").startswith(f"bytes {state.have}-"):
+                return _restart(state, progress, "the server answered another range")
+        elif state.have:  # 200: the server ignored Range, its body starts at byte 0
+            _restart(state, progress, "the server ignored Range")
+        with open(state.part, "ab") as handle:
             read = response.raw.read1
-            while True:
+            while state.have <= remote.size:
                 try:
                     block = read(CHUNK)
                 except (urllib3.exceptions.HTTPError, requests.RequestException, OSError) as error:
@@ -235,28 +250,25 @@ def _receive(client, url, remote, part, have, hashes, progress):
                 try:
                     handle.write(block)
                 except OSError as error:
-                    raise _write_error(error, part) from None
-                hashes.update(block)
-                have += len(block)
+                    raise _write_error(error, state.part) from None
+                state.hashes.update(block)
+                state.have += len(block)
                 progress.advance(len(block))
-                if have > remote.size:
-                    break
             try:
                 handle.flush()
             except OSError as error:
-                raise _write_error(error, part) from None
-    if have > remote.size:
-        progress.note(f"{remote.path}: the server sent more than {remote.size} bytes; restarting")
-        return _restart(part, remote, progress)
-    if have < remote.size:
-        raise TransientError(f"the connection closed after byte {have} of {remote.size}")
-    return have, hashes
+                raise _write_error(error, state.part) from None
+    if state.have > remote.size:
+        return _restart(state, progress, f"the server sent more than {remote.size} bytes")
+    if state.have < remote.size:
+        raise TransientError(f"the connection closed after byte {state.have} of {remote.size}")
+    return None
 
 
-def _restart(part: Path, remote: RemoteFile, progress: Progress):
-    part.write_bytes(b"")
+def _restart(state: _PartState, progress: Progress, why: str) -> None:
+    progress.note(f"{state.remote.path}: {why}; restarting from byte 0")
+    state.restart()
     progress.restart_file()
-    return 0, _Hashes(remote)
 
 
 def _write_error(error: OSError, part: Path) -> LlmctlError:
