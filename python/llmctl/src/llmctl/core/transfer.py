@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from llmctl.core.appender import HashingAppender
 from llmctl.core.hub import HubClient, RepoRef, TransientError, backoff
 from llmctl.core.repo_files import ModelUnit, RemoteFile
 from llmctl.errors import LlmctlError
@@ -238,7 +239,7 @@ def _receive(client: HubClient, url: str, state: _PartState, progress: Progress)
                 return _restart(state, progress, "the server answered another range")
         elif state.have:  # 200: the server ignored Range, its body starts at byte 0
             _restart(state, progress, "the server ignored Range")
-        with open(state.part, "ab") as handle:
+        with HashingAppender(state.part, state.hashes) as appender:
             read = response.raw.read1
             while state.have <= remote.size:
                 try:
@@ -248,16 +249,11 @@ def _receive(client: HubClient, url: str, state: _PartState, progress: Progress)
                 if not block:
                     break
                 try:
-                    handle.write(block)
+                    appender.write(block)
                 except OSError as error:
                     raise _write_error(error, state.part) from None
-                state.hashes.update(block)
                 state.have += len(block)
                 progress.advance(len(block))
-            try:
-                handle.flush()
-            except OSError as error:
-                raise _write_error(error, state.part) from None
     if state.have > remote.size:
         return _restart(state, progress, f"the server sent more than {remote.size} bytes")
     if state.have < remote.size:
