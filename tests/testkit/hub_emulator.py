@@ -6,7 +6,8 @@ second origin, the "cdn" (another port), which serves bytes with Range support.
 Faults, keyed by the file's path in the repository and counted in file offsets:
 
     hub.fail_after[path] = N      close the connection once byte N was sent (fail_times[path], default 1)
-    hub.stall_after[path] = N     send up to byte N, then hang (stall_seconds; None = until stop)
+    hub.stall_after[path] = N     send up to byte N, then hang until hub.release is set, stall_seconds
+                                  pass (None: no limit) or the emulator stops
     hub.ignore_range = True       answer 200 with the whole body to Range requests
     hub.corrupt.add(path)         flip one byte in the middle of the file
     hub.error_burst[path] = K     the next K requests for the file get 503
@@ -25,6 +26,7 @@ import io
 import json
 import socket
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -85,6 +87,7 @@ class HubEmulator:
         self.tree_page_size = 1000
         self.stopping = threading.Event()
         self.stalled = threading.Event()  # set when a response reached its stall point
+        self.release = threading.Event()  # set to let stalled responses go on
         self._lock = threading.Lock()
         self._servers: list[ThreadingHTTPServer] = []
 
@@ -106,7 +109,9 @@ class HubEmulator:
             server.daemon_threads = True
             server.emulator = self
             server.role = role
-            threading.Thread(target=server.serve_forever, name=f"hub-emulator-{role}", daemon=True).start()
+            threading.Thread(
+                target=server.serve_forever, args=(0.05,), name=f"hub-emulator-{role}", daemon=True
+            ).start()
             self._servers.append(server)
         return self
 
@@ -294,14 +299,24 @@ class _Handler(BaseHTTPRequestHandler):
         elif path in hub.stall_after and start < hub.stall_after[path]:
             stall = hub.stall_after.pop(path)
         self._send_body(blob, path, start, min(limit, stall or limit), end)
-        if stall is not None and not hub.stopping.is_set():
-            hub.stalled.set()
-            if hub.stopping.wait(hub.stall_seconds) or hub.stall_seconds is None:
+        if stall is not None:
+            if self._stall():
                 return self._drop()
             self._send_body(blob, path, stall, end + 1, end)
         if limit <= end:
             self._drop()
         return None
+
+    def _stall(self) -> bool:
+        """Hang until `release` is set, `stall_seconds` pass, or the emulator stops (-> True)."""
+        hub = self.hub
+        hub.stalled.set()
+        deadline = None if hub.stall_seconds is None else time.monotonic() + hub.stall_seconds
+        while not hub.stopping.is_set() and not hub.release.is_set():
+            if deadline is not None and time.monotonic() >= deadline:
+                break
+            hub.stopping.wait(0.05)
+        return hub.stopping.is_set()
 
     def _send_body(self, blob: Blob, path: str, start: int, stop: int, end: int) -> None:
         """Send bytes [start, stop) of the file; the fault knobs decide `stop`."""

@@ -208,15 +208,15 @@ def test_split_in_a_subfolder_and_a_byte_split_load_in_llama_server(hub, models,
 
 def test_two_concurrent_downloads_of_one_file_do_not_corrupt_it(hub, models, tmp_path):
     hub.stall_after[Q4] = 1_000_000
-    hub.stall_seconds = 2.0
     first = _spawn(hub, models, tmp_path / "first.log")
     assert hub.stalled.wait(30), "the first download never started"
     second = _spawn(hub, models, tmp_path / "second.log")
+    _wait_for(lambda: "waiting for another download" in (tmp_path / "second.log").read_text())
+    hub.release.set()
     assert first.wait(60) == 0, (tmp_path / "first.log").read_text()
     assert second.wait(60) == 0, (tmp_path / "second.log").read_text()
     assert _sha(models / "fake-org/Tiny-Llama-GGUF" / Q4) == _blob(hub, Q4).sha256
     assert len(_file_gets(hub, Q4)) == 1, "the waiting download found the file done"
-    assert "waiting for another download" in (tmp_path / "second.log").read_text()
     assert not (models / ".partial").exists()
 
 
@@ -255,12 +255,12 @@ def test_a_full_disk_gives_a_clear_error_and_leaves_nothing_visible(hub, tmp_pat
         # The disk fills up during the transfer: the error says so and the part stays hidden.
         (small / "filler").unlink()
         hub.stall_after[Q4] = 1_000_000
-        hub.stall_seconds = 2.0
         process = _spawn(hub, small, tmp_path / "full.log")
         assert hub.stalled.wait(30), (tmp_path / "full.log").read_text()
         part = small / ".partial/fake-org--Tiny-Llama-GGUF" / (Q4 + ".part")
         _wait_for(lambda: part.is_file() and part.stat().st_size == 1_000_000)
         (small / "filler").write_bytes(b"\0" * (_free(small) - 100_000))
+        hub.release.set()
         assert process.wait(60) == 1
         log = (tmp_path / "full.log").read_text()
         assert "no space left on the device" in log and "Traceback" not in log

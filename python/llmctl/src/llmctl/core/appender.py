@@ -8,6 +8,7 @@ early so the final fsync has little left to wait for.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import threading
@@ -22,6 +23,7 @@ class HashingAppender:
         self.hashes = hashes
         self.blocks: queue.Queue = queue.Queue(maxsize=64)
         self.offset = os.fstat(self.fd).st_size
+        self.error: Exception | None = None
         self.thread = threading.Thread(target=self._hash_blocks, name="llmctl-hash", daemon=True)
         self.thread.start()
 
@@ -36,15 +38,25 @@ class HashingAppender:
         self.blocks.put(None)
         self.thread.join()
         os.close(self.fd)
+        if self.error is not None:
+            raise self.error
 
     def _hash_blocks(self) -> None:
         written_back = self.offset
         while (block := self.blocks.get()) is not None:
-            self.hashes.update(block)
+            if self.error is not None:
+                continue  # keep draining so the writer never blocks on a full queue
+            try:
+                self.hashes.update(block)
+            except Exception as error:  # surfaced by close()
+                self.error = error
+                continue
             self.offset += len(block)
             if self.offset - written_back >= WRITEBACK_EVERY:
-                # Starts writeback of the finished range without waiting for it (Linux).
-                os.posix_fadvise(self.fd, written_back, self.offset - written_back, os.POSIX_FADV_DONTNEED)
+                # Starts writeback of the finished range without waiting for it (Linux);
+                # only a hint, so a filesystem that refuses it changes nothing.
+                with contextlib.suppress(OSError):
+                    os.posix_fadvise(self.fd, written_back, self.offset - written_back, os.POSIX_FADV_DONTNEED)
                 written_back = self.offset
 
     def __enter__(self) -> HashingAppender:

@@ -191,8 +191,11 @@ def fetch_to_part(client: HubClient, ref: RepoRef, remote: RemoteFile, part: Pat
     # Bytes of another version are never mixed in: compare what identifies the content.
     if known is None or any(known.get(k) != sidecar[k] for k in ("repo", "path", "size", "sha256", "git_oid")):
         part.unlink(missing_ok=True)
-        part.parent.mkdir(parents=True, exist_ok=True)
-        write_json_atomic(sidecar_path, sidecar)
+        try:
+            part.parent.mkdir(parents=True, exist_ok=True)
+            write_json_atomic(sidecar_path, sidecar)
+        except OSError as error:
+            raise _write_error(error, sidecar_path) from None
     state = _PartState(part, remote)
     progress.start_file(remote.path, remote.size, state.have)
     url = client.file_url(ref, remote.path)
