@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from llmctl.core.model_ids import model_id_for
-from llmctl.core.repo_files import RemoteFile, group_units, missing_parts, quant_of, select
+from llmctl.core.repo_files import RemoteFile, group_units, is_safe_path, missing_parts, quant_of, select
 
 
 def _units(*paths: str):
@@ -106,3 +106,9 @@ def test_include_glob_is_case_sensitive_and_crosses_folders():
     units = _units("M-Q8_0/M-Q8_0-00001-of-00002.gguf", "M-Q8_0/M-Q8_0-00002-of-00002.gguf", "M-Q4_K_M.gguf")
     assert [u.path for u in select(units, [], include=["*Q8_0*"]).units] == ["M-Q8_0/M-Q8_0-00001-of-00002.gguf"]
     assert select(units, [], include=["*q8_0*"]).units == []
+
+
+def test_paths_that_would_leave_the_models_folder_are_unsafe():
+    assert is_safe_path("Q8_0/Model-Q8_0-00001-of-00002.gguf")
+    for path in ("../evil.gguf", "a/../../evil.gguf", "/etc/evil.gguf", "a\\..\\evil.gguf", ""):
+        assert not is_safe_path(path), path

@@ -17,7 +17,7 @@ from pathlib import Path
 from urllib.parse import quote, urljoin, urlsplit
 
 from llmctl import __version__
-from llmctl.core.repo_files import RemoteFile
+from llmctl.core.repo_files import RemoteFile, is_safe_path
 from llmctl.errors import LlmctlError
 
 DEFAULT_ENDPOINT = "https://huggingface.co"
@@ -166,6 +166,8 @@ class HubClient:
             for entry in response.json():
                 if entry.get("type") != "file":
                     continue
+                if not is_safe_path(entry["path"]):
+                    raise HubError(f"{ref.repo}: the file listing has an unsafe path {entry['path']!r}; refusing it")
                 lfs = entry.get("lfs") or {}
                 files.append(
                     RemoteFile(

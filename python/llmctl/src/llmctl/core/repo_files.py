@@ -74,6 +74,12 @@ def quant_of(path: str) -> str | None:
     return found.group(1) if found else None
 
 
+def is_safe_path(path: str) -> bool:
+    """A repository path that stays inside the folder it is installed to."""
+    parts = PurePosixPath(path).parts
+    return bool(parts) and not path.startswith("/") and ".." not in parts and "\\" not in path and "\0" not in path
+
+
 def is_projector(path: str) -> bool:
     return "mmproj" in PurePosixPath(path).name.lower()
 
