@@ -14,6 +14,7 @@ sys.path.insert(0, str(Path(__file__).parent / "tests"))
 
 from testkit import tiny_models as _tiny
 from testkit.envoy import start_envoy
+from testkit.hub_emulator import HubEmulator
 from testkit.llama_server import start_llama_server
 from testkit.processes import ProcessStartError
 
@@ -70,3 +71,13 @@ def envoy(tmp_path):
     yield start
     for proxy in started:
         proxy.stop()
+
+
+@pytest.fixture
+def hub_emulator(monkeypatch):
+    """An offline Hugging Face Hub (testkit/hub_emulator.py) on loopback, with a second
+    origin as its CDN; HF_ENDPOINT points at it. Add repositories with `add_repo`."""
+    hub = HubEmulator().start()
+    monkeypatch.setenv("HF_ENDPOINT", hub.endpoint)
+    yield hub
+    hub.stop()

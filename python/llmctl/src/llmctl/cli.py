@@ -11,6 +11,8 @@ COMMANDS = {
     "plan": "llmctl.commands.plan:plan",
     "status": "llmctl.commands.status:status",
     "verify": "llmctl.commands.verify:verify",
+    "download": "llmctl.commands.download:download",
+    "rm": "llmctl.commands.rm:rm",
 }
 
 
