@@ -9,6 +9,8 @@ from llmctl.app import LazyGroup, RunContext
 
 COMMANDS = {
     "stack": "llmctl.commands.stack:stack",
+    "models": "llmctl.commands.models:models",
+    "discover": "llmctl.commands.discover:discover",
 }
 
 

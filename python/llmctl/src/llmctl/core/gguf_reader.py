@@ -282,11 +282,19 @@ class _Cursor:
         pos, left = self.pos, count
         while left:
             buffer = self.buffer
-            limit = len(buffer) - 8
-            while left and pos <= limit:
-                pos += 8 + unpack(buffer, pos)[0]
-                left -= 1
-            if left:
+            # Fast path: every string takes at least 8 bytes, so this many may start
+            # inside the buffer; a long one pushes the next past its end, where
+            # unpack raises and `index` says how many were walked.
+            chunk = min(left, max((len(buffer) - pos) // 8, 0))
+            index = 0
+            try:
+                for index in range(chunk):  # noqa: B007 - read in the except clause
+                    (length,) = unpack(buffer, pos)
+                    pos += 8 + length
+                left -= chunk
+            except (struct.error, OverflowError):
+                left -= index
+            if left and pos + 8 > len(buffer):
                 if pos + 8 > self.file_size:
                     raise GGUFError(
                         self.name, f"truncated: {what} still has {left} of {count} strings to go", self.file_size
