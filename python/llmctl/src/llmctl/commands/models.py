@@ -77,6 +77,9 @@ def models(models_dir: str | None, no_cache: bool, json_: bool) -> None:
         ],
         title=f"models in {inventory.root}",
     )
+    for model in inventory.models:
+        for note in model.notes:
+            info(f"note: {model.id}: {note}")
     for item in inventory.invalid:
         where = f" (offset {item.offset})" if item.offset is not None else ""
         info(f"invalid: {item.path}: {item.reason}{where}")
@@ -92,7 +95,7 @@ def _extras(model) -> list[str]:
         extras.append(f"mmproj {model.mmproj.name}")
     if model.split:
         extras.append(f"split {len(model.split['present'])}/{model.split['count']}")
-    return extras + model.notes
+    return extras
 
 
 def _count(value: int | None) -> str:
