@@ -18,7 +18,7 @@ from llmctl.core.gguf_reader import GGUFHeader, read_gguf
 
 CACHE_ENV = "LLMCTL_CACHE_DIR"
 CACHE_FILE = "gguf-summaries.json"
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -26,6 +26,7 @@ class FileSummary:
     architecture: str | None
     name: str | None
     file_type: int | None
+    quantization: str | None  # the file type's name, so a cached scan needs no gguf import
     context_length: int | None
     pooling_type: int | None
     causal: bool | None
@@ -33,10 +34,6 @@ class FileSummary:
     parameter_count: int | None
     split_count: int | None
     split_no: int | None
-
-    @property
-    def quantization(self) -> str | None:
-        return file_type_name(self.file_type)
 
 
 def file_type_name(file_type: int | None) -> str | None:
@@ -58,10 +55,12 @@ def summarize(header: GGUFHeader) -> FileSummary:
 
     causal = header.arch_get("attention.causal")
     tensors = header.tensors or []
+    file_type = integer(header.get("general.file_type"))
     return FileSummary(
         architecture=header.architecture,
         name=header.get("general.name") if isinstance(header.get("general.name"), str) else None,
-        file_type=integer(header.get("general.file_type")),
+        file_type=file_type,
+        quantization=file_type_name(file_type),
         context_length=integer(header.arch_get("context_length")),
         pooling_type=integer(header.arch_get("pooling_type")),
         causal=causal if isinstance(causal, bool) else None,

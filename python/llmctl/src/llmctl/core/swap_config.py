@@ -36,8 +36,10 @@ class SwapConfig:
     def to_yaml(self, models_dir: str) -> str:
         import yaml
 
-        body = yaml.safe_dump(
-            self.document, sort_keys=False, allow_unicode=True, default_flow_style=False, width=1 << 30
+        # libyaml's emitter when present: the pure-Python one needs ~0.5 s for 1,000 models.
+        dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+        body = yaml.dump(
+            self.document, Dumper=dumper, sort_keys=False, allow_unicode=True, default_flow_style=False, width=1 << 30
         )
         return HEADER.format(models_dir=_no_macro(models_dir).replace("\n", " ")) + body
 
