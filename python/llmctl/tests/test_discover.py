@@ -226,6 +226,8 @@ def test_declared_models_are_merged_and_win(every_kind, tiny_models):
     assert argv[argv.index("-c") + 1] == "2048"  # declared beats the default 4096
     assert argv[-2:] == ["--alias", "x y"]
     assert {"-ngl", "99", "-fa", "on", "--load-mode", "none"} <= set(argv)
+    rerank = cmd_to_argv(models["tiny-rerank-f16"]["cmd"], 1)
+    assert rerank[rerank.index("-c") + 1] == "512", "the 4096 default is capped at the training context"
     assert models["my-chat"]["aliases"] == ["gpt-4"] and models["my-chat"]["ttl"] == 300
     assert models["tiny-split-f16"]["ttl"] == 600
     assert models["tiny-gemma3-f16"]["unlisted"] is True

@@ -119,8 +119,13 @@ def _match_declared(inventory: Inventory, spec: StackSpec, result: SwapConfig) -
 
 def _settings(model: Model, declared: DeclaredModel | None, spec: StackSpec) -> dict[str, Any]:
     defaults = spec.llama_server
+    context = defaults.context_size
+    trained = model.summary.context_length
+    if context and trained and context > trained:
+        # A default larger than the model was trained for only costs KV memory.
+        context = trained
     settings: dict[str, Any] = {
-        "context_size": defaults.context_size,
+        "context_size": context,
         "gpu_layers": defaults.gpu_layers,
         "flash_attention": defaults.flash_attention,
         "parallel": defaults.parallel,
