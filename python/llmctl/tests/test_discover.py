@@ -21,6 +21,7 @@ from llmctl.core.swap_config import build_swap_config
 from llmctl.stack import parse_stack
 from testkit.llama_swap_cmd import cmd_to_argv
 from testkit.processes import free_port, http_status, start_process
+from testkit.tiny_mmproj import write_mmproj
 from testkit.tools import llama_server_bin
 
 SCHEMAS = Path(__file__).resolve().parents[3].parent / "shared" / "data" / "llama-swap"
@@ -152,6 +153,48 @@ def test_generated_cmd_starts_llama_server_answering_for_its_role(every_kind, tm
         server.stop()
 
 
+def tiny_png(size: int = 28) -> bytes:
+    """An RGB gradient as a PNG, written by hand (no imaging library needed)."""
+    import struct
+    import zlib
+
+    rows = b"".join(b"\x00" + b"".join(bytes([x * 9, y * 9, 128]) for x in range(size)) for y in range(size))
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", size, size, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
+
+
+@pytest.mark.slow
+def test_vision_pair_is_served_with_its_projector(tmp_path, tiny_models):
+    import base64
+
+    root = tmp_path / "models"
+    place(root / "vision", tiny_models.chat, "tiny-vlm-F16.gguf")
+    projector = write_mmproj(root / "vision" / "mmproj-tiny-vlm-F16.gguf")
+    document = generate(root)
+    assert list(document["models"]) == ["tiny-vlm-f16"], "the projector is not a model"
+    server, argv, url = run_entry(document["models"]["tiny-vlm-f16"]["cmd"], tmp_path / "logs")
+    try:
+        assert argv[argv.index("--mmproj") + 1] == str(projector)
+        listed = json.loads(urllib.request.urlopen(f"{url}/v1/models", timeout=30).read())
+        assert "multimodal" in listed["models"][0]["capabilities"]
+        image = "data:image/png;base64," + base64.b64encode(tiny_png()).decode()
+        content = [{"type": "text", "text": "what is it?"}, {"type": "image_url", "image_url": {"url": image}}]
+        answer = post(
+            f"{url}/v1/chat/completions", {"messages": [{"role": "user", "content": content}], "max_tokens": 2}
+        )
+        text_only = post(
+            f"{url}/v1/chat/completions", {"messages": [{"role": "user", "content": "what is it?"}], "max_tokens": 2}
+        )
+        # The image became prompt tokens: (28/14)^2 = 4 patches more than the same text alone.
+        assert answer["usage"]["prompt_tokens"] > text_only["usage"]["prompt_tokens"]
+    finally:
+        server.stop()
+
+
 NASTY_NAMES = [
     "my model Q4.gguf",
     'it\'s "quoted".gguf',
@@ -243,6 +286,11 @@ def test_declared_models_are_merged_and_win(every_kind, tiny_models):
     assert (document["healthCheckTimeout"], document["startPort"]) == (60, 9000)
     assert config.problems == ["declared model 'ghost': its file is not in the models folder yet"]
     assert config.entries["my-chat"] == "merged" and config.entries["static"] == "declared"
+
+
+def test_without_auto_discover_only_declared_models_are_served(every_kind):
+    spec = spec_for(every_kind, llamaSwap={"autoDiscover": False}, models={"emb": {"file": "tiny-embed-F16.gguf"}})
+    assert list(generate(every_kind, spec)["models"]) == ["emb"]
 
 
 def test_cli_writes_atomically_only_on_change(every_kind, tmp_path, tiny_models):

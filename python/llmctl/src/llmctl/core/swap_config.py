@@ -61,6 +61,8 @@ def build_swap_config(
         declared = declared_for.get(model.id)
         if declared is not None and declared.serve == "dedicated":
             continue
+        if declared is None and not swap.auto_discover:
+            continue  # llamaSwap.autoDiscover = false: declared models only
         key = declared.name if declared else model.id
         models[key] = _entry(model, declared, spec, capabilities, version)
         result.entries[key] = "merged" if declared else "discovered"
