@@ -244,6 +244,19 @@ def test_cache_answers_unchanged_files_and_notices_changes(tmp_path, tiny_models
     assert (again.hits, again.misses) == (1, 1)
 
 
+@pytest.mark.parametrize(
+    "content", ["not json", '{"version": 2, "entries": []}', '{"version": 2, "entries": {"k": 1}}']
+)
+def test_a_damaged_cache_only_costs_a_rescan(tmp_path, tiny_models, content):
+    root = tmp_path / "models"
+    place(root, tiny_models.chat, "a.gguf")
+    (tmp_path / "cache").mkdir()
+    (tmp_path / "cache" / "gguf-summaries.json").write_text(content)
+    cache = SummaryCache(tmp_path / "cache")
+    assert [m.id for m in scan(root, cache).models] == ["a"]
+    assert (cache.hits, cache.misses) == (0, 1)
+
+
 def test_missing_models_folder_is_a_clear_error(tmp_path):
     from llmctl.errors import LlmctlError
 

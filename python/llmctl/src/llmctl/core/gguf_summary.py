@@ -100,7 +100,8 @@ class SummaryCache:
             try:
                 document = json.loads(self.path.read_text(encoding="utf-8"))
                 ok = isinstance(document, dict) and document.get("version") == CACHE_VERSION
-                self._entries = document.get("entries", {}) if ok else {}
+                entries = document.get("entries") if ok else None
+                self._entries = entries if isinstance(entries, dict) else {}
             except (OSError, ValueError):
                 self._entries = {}
         return self._entries
@@ -111,7 +112,7 @@ class SummaryCache:
         cached = self._load().get(key)
         if cached is not None:
             try:
-                found = FileSummary(**cached)
+                found = FileSummary(**cached) if isinstance(cached, dict) else None
             except TypeError:
                 found = None
             if found is not None:
