@@ -244,13 +244,19 @@ def test_cache_answers_unchanged_files_and_notices_changes(tmp_path, tiny_models
     assert (again.hits, again.misses) == (1, 1)
 
 
-@pytest.mark.parametrize(
-    "content", ["not json", '{"version": 2, "entries": []}', '{"version": 2, "entries": {"k": 1}}']
-)
-def test_a_damaged_cache_only_costs_a_rescan(tmp_path, tiny_models, content):
+@pytest.mark.parametrize("entry", ["not json", "entries not a map", 1, {"bogus": 1}])
+def test_a_damaged_cache_only_costs_a_rescan(tmp_path, tiny_models, entry):
+    import json
+
     root = tmp_path / "models"
-    place(root, tiny_models.chat, "a.gguf")
+    model = place(root, tiny_models.chat, "a.gguf")
     (tmp_path / "cache").mkdir()
+    if entry == "not json":
+        content = "{not json"
+    elif entry == "entries not a map":
+        content = json.dumps({"version": 2, "entries": []})
+    else:  # an entry under the file's own key, of the wrong shape
+        content = json.dumps({"version": 2, "entries": {SummaryCache.key(model.stat()): entry}})
     (tmp_path / "cache" / "gguf-summaries.json").write_text(content)
     cache = SummaryCache(tmp_path / "cache")
     assert [m.id for m in scan(root, cache).models] == ["a"]
