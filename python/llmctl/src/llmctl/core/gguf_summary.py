@@ -120,7 +120,7 @@ class SummaryCache:
                 self._used[key] = cached
                 return found
         self.misses += 1
-        found = summarize(read_gguf(path, tensors=True))
+        found = summarize(read_gguf(path, tensors=True, inline_arrays=False))
         self._used[key] = asdict(found)
         self._dirty = True
         return found
@@ -147,7 +147,7 @@ class NoCache:
 
     def summary(self, path: Path, stat: os.stat_result) -> FileSummary:
         self.misses += 1
-        return summarize(read_gguf(path, tensors=True))
+        return summarize(read_gguf(path, tensors=True, inline_arrays=False))
 
     def save(self) -> None:
         pass
