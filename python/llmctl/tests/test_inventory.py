@@ -203,10 +203,12 @@ def test_unreadable_folder_as_an_unprivileged_user(tiny_models):
 
 def test_file_names_with_control_characters_are_refused(tmp_path, tiny_models):
     place(tmp_path, tiny_models.chat, "new\nline.gguf")
+    place(tmp_path, tiny_models.chat, "line\u2028separator.gguf")
     place(tmp_path, tiny_models.chat, "spaces and $(stuff).gguf")
     inventory = scan(tmp_path)
     assert [m.id for m in inventory.models] == ["spaces-and-stuff"]
     assert "control character" in reasons(inventory)["new\nline.gguf"]
+    assert "control character" in reasons(inventory)["line\u2028separator.gguf"]
 
 
 def test_symlinks_files_followed_folders_not(tmp_path, tiny_models):

@@ -165,7 +165,9 @@ def name_problem(name: str) -> str | None:
         name.encode("utf-8")
     except UnicodeEncodeError:
         return "file name is not valid UTF-8 (llama-swap reads its config as UTF-8)"
-    if any(unicodedata.category(char) == "Cc" for char in name):
+    # Cc: control characters; Zl, Zp: U+2028/U+2029, line breaks to YAML 1.1 (PyYAML)
+    # but not to YAML 1.2 (llama-swap's yaml.v3), so no quoting is read back the same.
+    if any(unicodedata.category(char) in ("Cc", "Zl", "Zp") for char in name):
         return (
             "file name contains a newline or another control character, which cannot be passed "
             "through llama-swap's command line safely; rename the file"

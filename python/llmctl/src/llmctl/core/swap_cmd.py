@@ -33,7 +33,8 @@ from llmctl.errors import LlmctlError
 
 PORT_MACRO = "${PORT}"
 _BARE = re.compile(r"^[A-Za-z0-9_@%+=:,./-]+$")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# Control characters and the Unicode line/paragraph separators (see inventory.name_problem).
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ packaged by nixpkgs up to v250); `metadata` needs v163 and is left out before.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import PurePath
 from typing import Any
@@ -41,7 +42,8 @@ class SwapConfig:
         body = yaml.dump(
             self.document, Dumper=dumper, sort_keys=False, allow_unicode=True, default_flow_style=False, width=1 << 30
         )
-        return HEADER.format(models_dir=_no_macro(models_dir).replace("\n", " ")) + body
+        shown = re.sub("[\x00-\x1f\x7f-\x9f\u2028\u2029]", "?", _no_macro(models_dir))
+        return HEADER.format(models_dir=shown) + body
 
 
 def build_swap_config(
