@@ -13,6 +13,8 @@ COMMANDS = {
     "verify": "llmctl.commands.verify:verify",
     "download": "llmctl.commands.download:download",
     "rm": "llmctl.commands.rm:rm",
+    "models": "llmctl.commands.models:models",
+    "discover": "llmctl.commands.discover:discover",
 }
 
 
