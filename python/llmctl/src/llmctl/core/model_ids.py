@@ -19,6 +19,8 @@ from pathlib import PurePath
 GGUF_SUFFIX = ".gguf"
 # llama.cpp's gguf-split names shards "%s-%05d-of-%05d.gguf".
 SPLIT_PATTERN = re.compile(r"^(?P<stem>.+)-(?P<index>\d{5})-of-(?P<count>\d{5})\.gguf$", re.IGNORECASE)
+# The same suffix on a name without `.gguf` (Hub paths are matched before download).
+SPLIT_SUFFIX = re.compile(r"-(\d{5})-of-(\d{5})$", re.IGNORECASE)
 # Characters an ID keeps verbatim; anything else (spaces, quotes, `$`, `{`, `/`,
 # control characters) becomes "-", so an ID is safe in a URL path, a YAML key and
 # never looks like a llama-swap macro `${...}`.
