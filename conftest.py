@@ -14,6 +14,7 @@ sys.path.insert(0, str(Path(__file__).parent / "tests"))
 
 from testkit import tiny_models as _tiny
 from testkit.envoy import start_envoy
+from testkit.hub_emulator import HubEmulator
 from testkit.llama_server import start_llama_server
 from testkit.processes import ProcessStartError
 
@@ -32,21 +33,30 @@ def tiny_models(tmp_path_factory) -> _tiny.TinyModels:
     return _tiny.build_all(tmp_path_factory.mktemp("tiny-models"))
 
 
+def _failing_test_on_start_error(starter):
+    """Wrap a starter so a program that does not come up fails the test with its log;
+    returns (start, started) so the fixture can stop what was started."""
+    started = []
+
+    def start(*args, **kwargs):
+        try:
+            managed = starter(*args, **kwargs)
+        except ProcessStartError as error:
+            pytest.fail(str(error), pytrace=False)
+        started.append(managed)
+        return managed
+
+    return start, started
+
+
 @pytest.fixture
 def llama_server(tmp_path):
     """Factory: `llama_server(model, [args])` starts the real llama-server on a free
     loopback port and returns it once /health answers; all are stopped at teardown.
     A server that fails to start fails the test with its log."""
-    started = []
-
-    def start(model, args=(), **kwargs):
-        try:
-            server = start_llama_server(model, args, log_dir=tmp_path / "logs", **kwargs)
-        except ProcessStartError as error:
-            pytest.fail(str(error), pytrace=False)
-        started.append(server)
-        return server
-
+    start, started = _failing_test_on_start_error(
+        lambda model, args=(), **kwargs: start_llama_server(model, args, log_dir=tmp_path / "logs", **kwargs)
+    )
     yield start
     for server in started:
         server.stop()
@@ -55,16 +65,19 @@ def llama_server(tmp_path):
 @pytest.fixture
 def envoy(tmp_path):
     """Factory: `envoy(config, admin_port=...)` starts the real Envoy and waits for /ready."""
-    started = []
-
-    def start(config, *, admin_port, **kwargs):
-        try:
-            proxy = start_envoy(config, admin_port=admin_port, work_dir=tmp_path, **kwargs)
-        except ProcessStartError as error:
-            pytest.fail(str(error), pytrace=False)
-        started.append(proxy)
-        return proxy
-
+    start, started = _failing_test_on_start_error(
+        lambda config, *, admin_port, **kwargs: start_envoy(config, admin_port=admin_port, work_dir=tmp_path, **kwargs)
+    )
     yield start
     for proxy in started:
         proxy.stop()
+
+
+@pytest.fixture
+def hub_emulator(monkeypatch):
+    """An offline Hugging Face Hub (testkit/hub_emulator.py) on loopback, with a second
+    origin as its CDN; HF_ENDPOINT points at it. Add repositories with `add_repo`."""
+    hub = HubEmulator().start()
+    monkeypatch.setenv("HF_ENDPOINT", hub.endpoint)
+    yield hub
+    hub.stop()

@@ -64,7 +64,10 @@ in
     configFile = "/var/lib/local-llm/llama-swap/config.yaml";
   };
   ollama = { inherit (cfg.ollama) enable port models; };
-  webui = { inherit (cfg.webui) enable port; };
+  webui = {
+    inherit (cfg.webui) enable port;
+    secretKeyFile = cfg.webui.environmentFile;
+  };
   gateway = {
     inherit (cfg.gateway)
       enable

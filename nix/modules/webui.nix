@@ -8,6 +8,7 @@ let
   cfg = config.services.local-llm;
   generators = import ../lib;
   webui = cfg.webui;
+  settings = generators.webuiSettings (import ./stack-input.nix { inherit config lib; });
 in
 {
   options.services.local-llm.webui = {
@@ -37,9 +38,8 @@ in
     warnings = lib.optional (webui.environmentFile == null) "services.local-llm.webui.environmentFile is not set: Open WebUI has no fixed WEBUI_SECRET_KEY and logins end at every restart";
     services.open-webui = {
       enable = true;
-      host = if webui.openFirewall || cfg.openFirewall then "0.0.0.0" else "127.0.0.1";
-      inherit (webui) port environmentFile;
-      environment = generators.webuiEnvironment (import ./stack-input.nix { inherit config lib; });
+      host = if webui.openFirewall || cfg.openFirewall then "0.0.0.0" else settings.host;
+      inherit (settings) port environment environmentFile;
     };
   };
 }

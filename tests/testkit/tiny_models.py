@@ -61,6 +61,20 @@ def _spm_vocab(writer, n_vocab: int) -> None:
     writer.add_unk_token_id(0)
 
 
+def _start(path: Path, arch: str, name: str, *, n_ctx: int, n_embd: int, n_layer: int, n_ff: int, n_head: int, **kw):
+    """A GGUFWriter with the hyperparameters every architecture here shares."""
+    import gguf
+
+    writer = gguf.GGUFWriter(path, arch, **kw)
+    writer.add_name(name)
+    writer.add_context_length(n_ctx)
+    writer.add_embedding_length(n_embd)
+    writer.add_block_count(n_layer)
+    writer.add_feed_forward_length(n_ff)
+    writer.add_head_count(n_head)
+    return writer
+
+
 def _finish(writer) -> None:
     writer.write_header_to_file()
     writer.write_kv_data_to_file()
@@ -94,13 +108,17 @@ def write_llama(
     import gguf
 
     rng = _rng(name)
-    writer = gguf.GGUFWriter(path, "llama", split_max_tensors=split_max_tensors)
-    writer.add_name(name)
-    writer.add_context_length(shape.n_ctx_train)
-    writer.add_embedding_length(shape.n_embd)
-    writer.add_block_count(shape.n_layer)
-    writer.add_feed_forward_length(shape.n_ff)
-    writer.add_head_count(shape.n_head)
+    writer = _start(
+        path,
+        "llama",
+        name,
+        n_ctx=shape.n_ctx_train,
+        n_embd=shape.n_embd,
+        n_layer=shape.n_layer,
+        n_ff=shape.n_ff,
+        n_head=shape.n_head,
+        split_max_tensors=split_max_tensors,
+    )
     writer.add_head_count_kv(shape.n_head_kv)
     writer.add_rope_dimension_count(shape.head_dim)
     writer.add_rope_freq_base(10000.0)
@@ -148,16 +166,9 @@ def write_gemma3(
     name: str = "tiny-random-gemma3",
 ) -> Path:
     """A gemma3 chat model: every sixth layer full attention, the rest sliding-window."""
-    import gguf
 
     rng = _rng(name)
-    writer = gguf.GGUFWriter(path, "gemma3")
-    writer.add_name(name)
-    writer.add_context_length(n_ctx_train)
-    writer.add_embedding_length(n_embd)
-    writer.add_block_count(n_layer)
-    writer.add_feed_forward_length(n_ff)
-    writer.add_head_count(n_head)
+    writer = _start(path, "gemma3", name, n_ctx=n_ctx_train, n_embd=n_embd, n_layer=n_layer, n_ff=n_ff, n_head=n_head)
     writer.add_head_count_kv(n_head_kv)
     writer.add_key_length(head_dim)
     writer.add_value_length(head_dim)
@@ -227,13 +238,7 @@ def write_bert(
 
     name = name or ("tiny-random-reranker" if reranker else "tiny-random-embedding")
     rng = _rng(name)
-    writer = gguf.GGUFWriter(path, "bert")
-    writer.add_name(name)
-    writer.add_context_length(n_ctx_train)
-    writer.add_embedding_length(n_embd)
-    writer.add_block_count(n_layer)
-    writer.add_feed_forward_length(n_ff)
-    writer.add_head_count(n_head)
+    writer = _start(path, "bert", name, n_ctx=n_ctx_train, n_embd=n_embd, n_layer=n_layer, n_ff=n_ff, n_head=n_head)
     writer.add_layer_norm_eps(1e-12)
     writer.add_causal_attention(False)
     writer.add_pooling_type(gguf.PoolingType.RANK if reranker else gguf.PoolingType.MEAN)

@@ -148,3 +148,17 @@ def test_random_and_mutated_headers_raise_only_gguf_error(tiny_models, tmp_path,
     # Any other exception type fails the test.
     with contextlib.suppress(GGUFError):
         read_gguf(path, tensors=True)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_skipping_every_array_keeps_scalars_and_tensors(tiny_models, kind):
+    path = getattr(tiny_models, kind)
+    full = read_gguf(path, tensors=True)
+    lean = read_gguf(path, tensors=True, inline_arrays=False)
+    for key, value in full.metadata.items():
+        if isinstance(value, list):
+            item_type = full.metadata_types[key].removeprefix("array[").removesuffix("]")
+            assert lean.metadata[key] == (ArrayInfo(item_type, len(value)) if value else []), key
+        else:
+            assert lean.metadata[key] == value, key
+    assert lean.tensors == full.tensors and lean.data_offset == full.data_offset

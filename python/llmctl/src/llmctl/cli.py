@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import click
 
-from llmctl import __version__
 from llmctl.app import LazyGroup, RunContext
 
 COMMANDS = {
     "stack": "llmctl.commands.stack:stack",
+    "plan": "llmctl.commands.plan:plan",
+    "status": "llmctl.commands.status:status",
+    "verify": "llmctl.commands.verify:verify",
+    "download": "llmctl.commands.download:download",
+    "rm": "llmctl.commands.rm:rm",
+    "models": "llmctl.commands.models:models",
+    "discover": "llmctl.commands.discover:discover",
 }
 
 
@@ -17,7 +23,15 @@ COMMANDS = {
     lazy_commands=COMMANDS,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-@click.version_option(__version__, "--version", "-V", prog_name="llmctl")
+@click.option(
+    "--version",
+    "-V",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=lambda ctx, _param, value: _print_version(ctx) if value else None,
+    help="Show the version and exit.",
+)
 @click.option("--debug", is_flag=True, envvar="LLMCTL_DEBUG", help="Show the full traceback on errors.")
 @click.option(
     "--stack",
@@ -40,6 +54,13 @@ def cli(ctx: click.Context, debug: bool, stack_path: str | None) -> None:
       llmctl --stack ./stack.json stack show --json
     """
     ctx.obj = RunContext(debug=debug, stack_path=stack_path)
+
+
+def _print_version(ctx: click.Context) -> None:
+    import llmctl
+
+    click.echo(f"llmctl, version {llmctl.__version__}")
+    ctx.exit()
 
 
 def main() -> None:

@@ -45,7 +45,9 @@ def table(headers: Sequence[str], rows: Iterable[Sequence[Any]], title: str | No
     from rich.console import Console
     from rich.table import Table
 
-    console = Console(file=sys.stdout, highlight=False, soft_wrap=True)
+    # Off a terminal nothing is cut to 80 columns: a script or a pipe gets whole values.
+    width = None if sys.stdout.isatty() else 1000
+    console = Console(file=sys.stdout, highlight=False, soft_wrap=True, width=width)
     grid = Table(title=title, show_edge=False, header_style="bold", box=None, pad_edge=False)
     for header in headers:
         grid.add_column(header)

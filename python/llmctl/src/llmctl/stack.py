@@ -42,6 +42,14 @@ class Endpoint:
     enable: bool = True
     model: str | None = None
     unit: str | None = None
+    open_firewall: bool = False
+    aliases: tuple[str, ...] = ()
+    fallbacks: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class GatewaySettings:
+    api_key_file: str | None = None
 
 
 @dataclass(frozen=True)
@@ -105,6 +113,11 @@ class StackSpec:
     llama_server: LlamaServerDefaults = field(default_factory=LlamaServerDefaults)
     llama_swap: LlamaSwapSettings = field(default_factory=LlamaSwapSettings)
     models: dict[str, DeclaredModel] = field(default_factory=dict)
+    models_dir_owner: str | None = None
+    models_dir_mode: str | None = None
+    secret_files: tuple[str, ...] = ()
+    generated_configs: tuple[str, ...] = ()
+    gateway: GatewaySettings = field(default_factory=GatewaySettings)
     raw: dict[str, Any] = field(default_factory=dict)
 
     def endpoint(self, name: str) -> Endpoint | None:
@@ -129,12 +142,15 @@ def resolve_stack_path(explicit: str | os.PathLike[str] | None) -> tuple[Path, b
     return DEFAULT_STACK_PATH, False
 
 
-def load_stack(explicit: str | os.PathLike[str] | None = None, *, required: bool = True) -> StackSpec:
+def load_stack(
+    explicit: str | os.PathLike[str] | None = None, *, required: bool = True, validate: bool = True
+) -> StackSpec:
     """Read and validate the stack spec.
 
     A file the user named must exist. The default file may be absent when
     `required` is false (commands that also work from flags alone); then the
-    built-in defaults are returned.
+    built-in defaults are returned. `validate=False` skips the schema (importing
+    jsonschema costs tens of ms) for callers that validate later themselves.
     """
     path, named = resolve_stack_path(explicit)
     if not path.exists() and not named and not required:
@@ -154,12 +170,13 @@ def load_stack(explicit: str | os.PathLike[str] | None = None, *, required: bool
         raise StackSpecError(
             f"stack spec {path}: not valid JSON at line {error.lineno}, column {error.colno}: {error.msg}"
         ) from error
-    return parse_stack(document, path)
+    return parse_stack(document, path, validate=validate)
 
 
-def parse_stack(document: Any, path: Path | None = None) -> StackSpec:
+def parse_stack(document: Any, path: Path | None = None, *, validate: bool = True) -> StackSpec:
     """Validate a decoded document and build the spec with defaults filled in."""
-    validate_stack(document, path)
+    if validate:
+        validate_stack(document, path)
     endpoints = {
         name: Endpoint(
             name=name,
@@ -167,6 +184,9 @@ def parse_stack(document: Any, path: Path | None = None) -> StackSpec:
             enable=value.get("enable", True),
             model=value.get("model"),
             unit=value.get("unit"),
+            open_firewall=value.get("openFirewall", False),
+            aliases=tuple(value.get("aliases", ())),
+            fallbacks=tuple(url.rstrip("/") for url in value.get("fallbacks", ())),
         )
         for name, value in document.get("endpoints", {}).items()
     }
@@ -206,6 +226,11 @@ def parse_stack(document: Any, path: Path | None = None) -> StackSpec:
             groups=dict(swap.get("groups", {})),
         ),
         models={name: _declared_model(name, value) for name, value in document.get("models", {}).items()},
+        models_dir_owner=document.get("modelsDirOwner"),
+        models_dir_mode=document.get("modelsDirMode"),
+        secret_files=tuple(document.get("secrets", {}).get("files", ())),
+        generated_configs=tuple(document.get("generatedConfigs", ())),
+        gateway=GatewaySettings(api_key_file=document.get("gateway", {}).get("apiKeyFile")),
         raw=document,
     )
 

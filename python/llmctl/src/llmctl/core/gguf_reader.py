@@ -225,6 +225,8 @@ class _Cursor:
         self.pos = 0
         self.order = byte_order
         self.bytes_read = 0
+        self.max_inline_numeric = MAX_INLINE_NUMERIC_ITEMS
+        self.max_inline_strings = MAX_INLINE_STRING_ITEMS
 
     def remaining(self) -> int:
         return self.file_size - self.pos
@@ -282,11 +284,19 @@ class _Cursor:
         pos, left = self.pos, count
         while left:
             buffer = self.buffer
-            limit = len(buffer) - 8
-            while left and pos <= limit:
-                pos += 8 + unpack(buffer, pos)[0]
-                left -= 1
-            if left:
+            # Fast path: every string takes at least 8 bytes, so this many may start
+            # inside the buffer; a long one pushes the next past its end, where
+            # unpack raises and `index` says how many were walked.
+            chunk = min(left, max((len(buffer) - pos) // 8, 0))
+            index = 0
+            try:
+                for index in range(chunk):  # noqa: B007 - read in the except clause
+                    (length,) = unpack(buffer, pos)
+                    pos += 8 + length
+                left -= chunk
+            except (struct.error, OverflowError):
+                left -= index
+            if left and pos + 8 > len(buffer):
                 if pos + 8 > self.file_size:
                     raise GGUFError(
                         self.name, f"truncated: {what} still has {left} of {count} strings to go", self.file_size
@@ -298,14 +308,19 @@ class _Cursor:
         self.pos = pos
 
 
-def read_gguf(path: str | os.PathLike[str], *, tensors: bool = False) -> GGUFHeader:
-    """Read a local GGUF file's header (and tensor infos when `tensors`)."""
+def read_gguf(path: str | os.PathLike[str], *, tensors: bool = False, inline_arrays: bool = True) -> GGUFHeader:
+    """Read a local GGUF file's header (and tensor infos when `tensors`).
+
+    With `inline_arrays=False` every array is skipped (an `ArrayInfo`), also short
+    ones: discovery needs no vocabulary and saves decoding it."""
     with FileSource(path) as source:
-        return read_gguf_source(source, tensors=tensors)
+        return read_gguf_source(source, tensors=tensors, inline_arrays=inline_arrays)
 
 
-def read_gguf_source(source: ByteSource, *, tensors: bool = False) -> GGUFHeader:
+def read_gguf_source(source: ByteSource, *, tensors: bool = False, inline_arrays: bool = True) -> GGUFHeader:
     cursor = _Cursor(source)
+    if not inline_arrays:
+        cursor.max_inline_numeric = cursor.max_inline_strings = 0
     name = cursor.name
     if cursor.file_size == 0:
         raise GGUFError(name, "empty file", 0)
@@ -388,7 +403,7 @@ def _read_array(cursor: _Cursor, key: str) -> tuple[Any, str]:
                 start,
             )
         type_name = f"array[{TYPE_NAMES[item_type]}]"
-        if count > MAX_INLINE_NUMERIC_ITEMS:
+        if count > cursor.max_inline_numeric:
             cursor.pos += total  # skipped: the bytes need not even be read
             return ArrayInfo(TYPE_NAMES[item_type], count), type_name
         cursor.ensure(cursor.pos + total, f"the items of '{key}'")
@@ -402,7 +417,7 @@ def _read_array(cursor: _Cursor, key: str) -> tuple[Any, str]:
                 f"array '{key}' claims {count} strings but only {cursor.remaining()} bytes remain",
                 start,
             )
-        if count > MAX_INLINE_STRING_ITEMS:
+        if count > cursor.max_inline_strings:
             cursor.skip_strings(count, f"array '{key}'")
             return ArrayInfo("string", count), "array[string]"
         return [cursor.string(f"item {i} of '{key}'") for i in range(count)], "array[string]"
@@ -413,16 +428,12 @@ def _read_array(cursor: _Cursor, key: str) -> tuple[Any, str]:
 
 def _read_tensor_infos(cursor: _Cursor, count: int) -> list[TensorInfo]:
     sizes = _quant_sizes()
+    u64 = struct.Struct(cursor.order + "Q")
+    u32 = struct.Struct(cursor.order + "I")
     infos: list[TensorInfo] = []
     for index in range(count):
-        start = cursor.pos
-        name = cursor.string(f"the name of tensor {index}", limit=MAX_KEY_LENGTH)
-        n_dims = cursor.u32(f"the dimension count of '{name}'")
-        if not 1 <= n_dims <= MAX_DIMS:
-            raise GGUFError(cursor.name, f"tensor '{name}' has {n_dims} dimensions (1 to {MAX_DIMS} allowed)", start)
-        dims = tuple(cursor.u64(f"dimension {d} of '{name}'") for d in range(n_dims))
-        type_id = cursor.u32(f"the type of '{name}'")
-        offset = cursor.u64(f"the data offset of '{name}'")
+        fields = _tensor_fields_fast(cursor, u64, u32) or _tensor_fields_careful(cursor, index)
+        name, dims, type_id, offset, start = fields
         if type_id not in sizes:
             raise GGUFError(cursor.name, f"tensor '{name}' has unknown ggml type {type_id}", start)
         block, block_bytes = sizes[type_id]
@@ -438,6 +449,41 @@ def _read_tensor_infos(cursor: _Cursor, count: int) -> list[TensorInfo]:
             )
         infos.append(TensorInfo(name, dims, type_id, offset, n_elements, n_elements // block * block_bytes))
     return infos
+
+
+def _tensor_fields_fast(cursor: _Cursor, u64: struct.Struct, u32: struct.Struct):
+    """One tensor info parsed straight from the buffer, or None when it is not all
+    buffered or looks wrong; the careful reader then extends the buffer or says why."""
+    buffer, start = cursor.buffer, cursor.pos
+    try:
+        (length,) = u64.unpack_from(buffer, start)
+        end = start + 8 + length
+        if length > MAX_KEY_LENGTH or end + 4 > len(buffer):
+            return None
+        (n_dims,) = u32.unpack_from(buffer, end)
+        tail = end + 4 + 8 * n_dims
+        if not 1 <= n_dims <= MAX_DIMS or tail + 12 > len(buffer):
+            return None
+        dims = struct.unpack_from(f"{cursor.order}{n_dims}Q", buffer, end + 4)
+        (type_id,) = u32.unpack_from(buffer, tail)
+        (offset,) = u64.unpack_from(buffer, tail + 4)
+        name = buffer[start + 8 : end].decode("utf-8")
+    except (struct.error, UnicodeDecodeError):
+        return None
+    cursor.pos = tail + 12
+    return name, dims, type_id, offset, start
+
+
+def _tensor_fields_careful(cursor: _Cursor, index: int):
+    start = cursor.pos
+    name = cursor.string(f"the name of tensor {index}", limit=MAX_KEY_LENGTH)
+    n_dims = cursor.u32(f"the dimension count of '{name}'")
+    if not 1 <= n_dims <= MAX_DIMS:
+        raise GGUFError(cursor.name, f"tensor '{name}' has {n_dims} dimensions (1 to {MAX_DIMS} allowed)", start)
+    dims = tuple(cursor.u64(f"dimension {d} of '{name}'") for d in range(n_dims))
+    type_id = cursor.u32(f"the type of '{name}'")
+    offset = cursor.u64(f"the data offset of '{name}'")
+    return name, dims, type_id, offset, start
 
 
 def _check_data_fits(header: GGUFHeader) -> None:

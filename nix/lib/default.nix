@@ -1,0 +1,26 @@
+# local-llm's builtins-only generators: `import ./nix/lib` gives these functions.
+# Input everywhere: the stack spec attrset the modules build from services.local-llm
+# (see docs/nix-lib.md for its keys and defaults).
+let
+  stack = import ./stack.nix;
+  gateway = import ./gateway.nix;
+  llamaServer = import ./llama-server.nix;
+  hardware = import ./hardware.nix;
+  webui = import ./webui.nix;
+  ollama = import ./ollama.nix;
+in
+{
+  inherit (stack) normalize stackJson defaultAliases;
+  inherit (gateway) envoyConfig;
+  inherit (llamaServer) llamaServerArgv defaultCapabilities flagTable;
+  inherit (hardware)
+    hardware
+    kernelParams
+    ttmPages
+    profileNames
+    ;
+  inherit (webui) webuiSettings;
+  inherit (ollama) ollamaSettings;
+
+  inherit (import ./dedicated.nix) dedicatedServerArgv;
+}

@@ -1,0 +1,323 @@
+# The Envoy bootstrap of the OpenAI-compatible gateway, from a stack spec.
+# Routing: by path, and on the OpenAI paths by the body's `model` (json_to_metadata
+# fills dynamic metadata and clears the route cache; routes match on it).
+let
+  helpers = import ./helpers.nix;
+  stack = import ./stack.nix;
+  inherit (helpers) concatMap optional optionals optionalAttrs;
+
+  metadataNamespace = "local_llm";
+
+  # Paths each kind of backend answers, for routing by `model`.
+  completionsPaths = "^/v1/(chat/)?completions$";
+  embeddingsPaths = "^/v1/embeddings$";
+  rerankPaths = "^/(v1/)?rerank$";
+  modelPaths = {
+    chat = completionsPaths;
+    embedding = embeddingsPaths;
+    rerank = rerankPaths;
+    llamaSwap = completionsPaths;
+    ollama = "^/v1/((chat/)?completions|embeddings)$";
+  };
+
+  typed = type: attrs: { "@type" = "type.googleapis.com/${type}"; } // attrs;
+  socketAddress = address: port: {
+    socket_address = {
+      inherit address;
+      port_value = port;
+    };
+  };
+
+  cluster =
+    gateway: name: backend:
+    let
+      urls = [ backend.url ] ++ backend.fallbacks;
+      parsed = map helpers.parseUrl urls;
+      https = builtins.filter (u: u.scheme != "http") parsed;
+      dns = builtins.any (u: !helpers.isIPv4 u.host) parsed;
+      # Ollama on loopback refuses any Host but localhost (and has no /health).
+      isOllama = name == "ollama";
+      hc = gateway.healthCheck;
+    in
+    if https != [ ] then
+      throw "local-llm: gateway backend ${name}: only http:// backends are supported (got ${builtins.concatStringsSep ", " urls})"
+    else
+      {
+        inherit name;
+        type = if dns then "STRICT_DNS" else "STATIC";
+        connect_timeout = "2s";
+        lb_policy = "ROUND_ROBIN";
+        load_assignment = {
+          cluster_name = name;
+          # One priority per URL: the first is used while healthy, then the next.
+          endpoints = builtins.genList (i: {
+            priority = i;
+            lb_endpoints = [
+              {
+                endpoint.address = socketAddress (builtins.elemAt parsed i).host (builtins.elemAt parsed i).port;
+              }
+            ];
+          }) (builtins.length parsed);
+        };
+        health_checks = [
+          {
+            inherit (hc) interval timeout;
+            unhealthy_threshold = hc.unhealthyThreshold;
+            healthy_threshold = hc.healthyThreshold;
+            # Default 60 s: a dead, idle primary would look healthy for a minute.
+            no_traffic_interval = hc.interval;
+            http_health_check =
+              {
+                path = if isOllama then "/api/version" else "/health";
+              }
+              // optionalAttrs isOllama { host = "localhost"; };
+          }
+        ];
+      };
+
+  routeAction =
+    gateway: name: backend:
+    {
+      cluster = name;
+      # The 15 s default covers the whole response: it would cut long generations.
+      timeout = "0s";
+      idle_timeout = gateway.idleTimeout;
+      retry_policy = {
+        # Only failures before a byte was sent upstream: never repeat a generation.
+        retry_on = "connect-failure,refused-stream,reset";
+        num_retries = 2;
+        retry_host_predicate = [
+          {
+            name = "envoy.retry_host_predicates.previous_hosts";
+            typed_config = typed "envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate" { };
+          }
+        ];
+      }
+      // optionalAttrs (backend.fallbacks != [ ]) {
+        retry_priority = {
+          name = "envoy.retry_priorities.previous_priorities";
+          typed_config = typed "envoy.extensions.retry.priority.previous_priorities.v3.PreviousPrioritiesConfig" {
+            update_frequency = 1;
+          };
+        };
+      };
+    }
+    // optionalAttrs (name == "ollama") { host_rewrite_literal = "localhost"; };
+
+  # or_match needs at least two matchers.
+  anyOf =
+    names:
+    let
+      matchers = map (model: { string_match.exact = model; }) names;
+    in
+    if builtins.length matchers == 1 then builtins.head matchers else { or_match.value_matchers = matchers; };
+
+  modelRoute = gateway: name: backend: {
+    name = "model-${name}";
+    match = {
+      safe_regex.regex = modelPaths.${name};
+      dynamic_metadata = [
+        {
+          filter = metadataNamespace;
+          path = [ { key = "model"; } ];
+          value = anyOf (optional (backend.model != null) backend.model ++ backend.aliases);
+        }
+      ];
+    };
+    route = routeAction gateway name backend;
+  };
+
+  pathRoute = gateway: backends: routeName: match: name: extra: {
+    name = routeName;
+    inherit match;
+    route = routeAction gateway name backends.${name} // extra;
+  };
+
+  routes =
+    spec:
+    let
+      inherit (spec) gateway backends;
+      has = name: backends ? ${name};
+      # Embeddings and rerank by path: the dedicated server if there is one, else llama-swap.
+      pick = role: if has role then [ role ] else optional (has "llamaSwap") "llamaSwap";
+      # Chat models not matched by name: llama-swap serves whatever is in the models
+      # folder; without it the dedicated chat server answers.
+      fallbackName = if has "llamaSwap" then [ "llamaSwap" ] else optional (has "chat") "chat";
+      named = builtins.filter (name: backends.${name}.aliases != [ ] || backends.${name}.model != null) (
+        builtins.attrNames backends
+      );
+      path = routeName: match: names: extra: map (name: pathRoute gateway backends routeName match name extra) names;
+    in
+    [
+      {
+        name = "health";
+        match.path = "/health";
+        direct_response = {
+          status = 200;
+          body.inline_string = "OK";
+        };
+      }
+    ]
+    ++ map (name: modelRoute gateway name backends.${name}) named
+    ++ path "completions" { safe_regex.regex = completionsPaths; } fallbackName { }
+    ++ path "embeddings" { safe_regex.regex = embeddingsPaths; } (pick "embedding") { }
+    ++ path "rerank" { safe_regex.regex = rerankPaths; } (pick "rerank") { }
+    ++ path "ollama" { prefix = "/ollama/"; } (optional (has "ollama") "ollama") { prefix_rewrite = "/"; }
+    ++ path "models" { path = "/v1/models"; } fallbackName { }
+    ++ path "default" { prefix = "/v1/"; } fallbackName { };
+
+  authFilter = keyFile: {
+    name = "envoy.filters.http.lua";
+    typed_config = typed "envoy.extensions.filters.http.lua.v3.Lua" {
+      default_source_code.inline_string =
+        builtins.replaceStrings [ "@KEY_FILE@" ] [ keyFile ]
+          (builtins.readFile ./gateway-auth.lua);
+    };
+  };
+
+  httpFilters =
+    gateway:
+    optional (gateway.apiKeyFile != null) (authFilter gateway.apiKeyFile)
+    ++ [
+      {
+        name = "envoy.filters.http.json_to_metadata";
+        typed_config = typed "envoy.extensions.filters.http.json_to_metadata.v3.JsonToMetadata" {
+          request_rules = {
+            # The default is exactly "application/json"; clients add "; charset=utf-8".
+            allow_content_types_regex.regex = "^application/json(;.*)?$";
+            rules = [
+              {
+                selectors = [ { key = "model"; } ];
+                on_present = {
+                  metadata_namespace = metadataNamespace;
+                  key = "model";
+                  type = "STRING";
+                };
+              }
+            ];
+          };
+        };
+      }
+      {
+        name = "envoy.filters.http.router";
+        typed_config = typed "envoy.extensions.filters.http.router.v3.Router" { };
+      }
+    ];
+
+  connectionManager =
+    statPrefix: extra:
+    {
+      name = "envoy.filters.network.http_connection_manager";
+      typed_config = typed "envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager" (
+        {
+          stat_prefix = statPrefix;
+          codec_type = "AUTO";
+        }
+        // extra
+      );
+    };
+
+  apiListener = spec: {
+    name = "gateway";
+    address = socketAddress spec.gateway.bind spec.gateway.port;
+    per_connection_buffer_limit_bytes = spec.gateway.bufferLimitBytes;
+    filter_chains = [
+      {
+        filters = [
+          (connectionManager "gateway" (
+            {
+              stream_idle_timeout = spec.gateway.idleTimeout;
+              http_filters = httpFilters spec.gateway;
+              route_config = {
+                name = "gateway";
+                virtual_hosts = [
+                  {
+                    name = "openai";
+                    domains = [ "*" ];
+                    routes = routes spec;
+                  }
+                ];
+              };
+            }
+            // optionalAttrs spec.gateway.accessLog {
+              access_log = [
+                {
+                  name = "envoy.access_loggers.stdout";
+                  typed_config = typed "envoy.extensions.access_loggers.stream.v3.StdoutAccessLog" { };
+                }
+              ];
+            }
+          ))
+        ];
+      }
+    ];
+  };
+
+  # Only Prometheus metrics, never the rest of the admin API, on its own port.
+  metricsListener = spec: {
+    name = "metrics";
+    address = socketAddress "127.0.0.1" spec.gateway.metricsPort;
+    filter_chains = [
+      {
+        filters = [
+          (connectionManager "metrics" {
+            http_filters = [
+              {
+                name = "envoy.filters.http.router";
+                typed_config = typed "envoy.extensions.filters.http.router.v3.Router" { };
+              }
+            ];
+            route_config.virtual_hosts = [
+              {
+                name = "metrics";
+                domains = [ "*" ];
+                routes = [
+                  {
+                    match.path = "/metrics";
+                    route = {
+                      cluster = "envoy_admin";
+                      prefix_rewrite = "/stats/prometheus";
+                    };
+                  }
+                ];
+              }
+            ];
+          })
+        ];
+      }
+    ];
+  };
+
+  adminCluster = spec: {
+    name = "envoy_admin";
+    type = "STATIC";
+    connect_timeout = "1s";
+    load_assignment = {
+      cluster_name = "envoy_admin";
+      endpoints = [ { lb_endpoints = [ { endpoint.address = socketAddress "127.0.0.1" spec.gateway.adminPort; } ]; } ];
+    };
+  };
+
+  envoyConfig =
+    input:
+    let
+      spec = stack.normalize input;
+      inherit (spec) backends;
+    in
+    if backends == { } then
+      throw "local-llm: the gateway has no backend: enable a dedicated chat/embedding/rerank server, llama-swap or Ollama"
+    else
+      {
+        admin.address = socketAddress "127.0.0.1" spec.gateway.adminPort;
+        static_resources = {
+          listeners = [
+            (apiListener spec)
+            (metricsListener spec)
+          ];
+          clusters = builtins.attrValues (builtins.mapAttrs (cluster spec.gateway) backends) ++ [ (adminCluster spec) ];
+        };
+      };
+in
+{
+  inherit envoyConfig;
+}

@@ -1,0 +1,52 @@
+# llama-server argv from model + role + options, driven by llama-server-flags.json,
+# the table llmctl's discovery reads too (llmctl/core/server_flags.py).
+let
+  helpers = import ./helpers.nix;
+  table = builtins.fromJSON (builtins.readFile ./llama-server-flags.json);
+
+  # What the llama.cpp of the pinned nixpkgs (nixos-26.05) understands.
+  defaultCapabilities = builtins.mapAttrs (_: capability: capability.default) table.capabilities;
+
+  present = value: value != null && value != false && value != "" && value != [ ];
+
+  substitute = value: map (arg: if arg == "{}" then helpers.showValue value else arg);
+
+  optionArgs =
+    capabilities: options: option:
+    let
+      value = options.${option.name} or null;
+      supported = !(option ? capability) || capabilities.${option.capability};
+    in
+    if !present value then
+      [ ]
+    else if supported then
+      substitute value option.args
+    else
+      option.legacy.${helpers.showValue value} or [ ];
+in
+{
+  inherit defaultCapabilities;
+  flagTable = table;
+
+  # argv = [ binary ... ]. `options`: model (path), host, port, alias (list), contextSize,
+  # gpuLayers, parallel, flashAttention ("on"|"off"|"auto"), noMmap (bool); `role`: chat,
+  # embedding or rerank; `capabilities` default to the pinned nixpkgs' llama.cpp.
+  llamaServerArgv =
+    {
+      binary ? "llama-server",
+      role,
+      options,
+      extraArgs ? [ ],
+      capabilities ? { },
+    }:
+    let
+      caps = defaultCapabilities // capabilities;
+    in
+    if !(table.roles ? ${role}) then
+      throw "local-llm: unknown llama-server role '${role}' (chat, embedding, rerank)"
+    else
+      [ binary ]
+      ++ helpers.concatMap (optionArgs caps options) table.options
+      ++ table.roles.${role}
+      ++ extraArgs;
+}

@@ -1,0 +1,231 @@
+# The stack spec: the attrset the modules build from services.local-llm, normalised
+# with defaults (`normalize`), and the JSON llmctl reads from /etc/local-llm/stack.json
+# (`stackJson`, validated against llmctl's schemas/stack.schema.json).
+let
+  helpers = import ./helpers.nix;
+  hw = import ./hardware.nix;
+  inherit (helpers) dropNulls optionalAttrs recursiveUpdate;
+
+  # Model names clients use for OpenAI models, mapped to the role that answers them.
+  defaultAliases = {
+    "gpt-4" = "chat";
+    "gpt-4-turbo" = "chat";
+    "gpt-4o" = "chat";
+    "claude-3-opus" = "chat";
+    "claude-3-sonnet" = "chat";
+    "devstral" = "chat";
+    "devstral-2" = "chat";
+    "mistral-large" = "chat";
+    "text-embedding-ada-002" = "embedding";
+    "text-embedding-3-small" = "embedding";
+    "rerank-english-v3.0" = "rerank";
+    "bge-reranker" = "rerank";
+  };
+
+  roles = [
+    "chat"
+    "embedding"
+    "rerank"
+  ];
+  defaultRolePorts = {
+    chat = 8000;
+    embedding = 8001;
+    rerank = 8002;
+  };
+
+  defaults = {
+    host = null;
+    modelsDir = "/var/lib/local-llm/models";
+    # Where the backends listen; the gateway reaches them there.
+    listenAddress = "127.0.0.1";
+    gpu = {
+      profile = "cpu";
+      ramGiB = null;
+      memoryGiB = null;
+      devices = null;
+    };
+    llamaServer = {
+      binary = "llama-server";
+      capabilities = { };
+      contextSize = null;
+      parallel = null;
+      extraArgs = [ ];
+    };
+    models = { };
+    dedicated = { };
+    llamaSwap = {
+      enable = false;
+      port = 8090;
+      configFile = "/var/lib/llama-swap/config.yaml";
+      autoDiscover = true;
+      ttl = null;
+      fallbacks = [ ];
+    };
+    ollama = {
+      enable = false;
+      port = 11434;
+      models = [ ];
+      fallbacks = [ ];
+    };
+    webui = {
+      enable = false;
+      port = 3001;
+      secretKeyFile = null;
+    };
+    gateway = {
+      enable = false;
+      # Interface the gateway listens on; 0.0.0.0 when it faces the network.
+      bind = "127.0.0.1";
+      port = 4001;
+      adminPort = 9901;
+      metricsPort = 9902;
+      aliases = defaultAliases;
+      apiKeyFile = null;
+      # Body buffered for routing by `model`: long prompts and images exceed Envoy's 1 MiB.
+      bufferLimitBytes = 33554432;
+      # Longest silence on a stream: a model load plus a long prefill can take minutes.
+      idleTimeout = "3600s";
+      accessLog = true;
+      healthCheck = {
+        interval = "5s";
+        timeout = "2s";
+        unhealthyThreshold = 2;
+        healthyThreshold = 1;
+      };
+    };
+  };
+
+  dedicatedDefaults = role: {
+    enable = true;
+    port = defaultRolePorts.${role};
+    model = null;
+    fallbacks = [ ];
+  };
+
+  url = spec: port: "http://${spec.listenAddress}:${toString port}";
+
+  # Every endpoint the gateway can route to, with the model names it answers.
+  backendEndpoints =
+    spec:
+    let
+      aliasesFor = role: builtins.filter (alias: spec.gateway.aliases.${alias} == role) (builtins.attrNames spec.gateway.aliases);
+      dedicated = builtins.mapAttrs (
+        role: d:
+        let
+          model = if d.model == null then { } else spec.models.${d.model} or { };
+        in
+        {
+          url = url spec d.port;
+          inherit (d) model fallbacks enable;
+          # Names routed here besides `model` itself.
+          aliases = builtins.filter (name: name != d.model) (
+            helpers.unique ((model.aliases or [ ]) ++ aliasesFor role)
+          );
+          unit = "local-llm-${role}.service";
+        }
+      ) spec.dedicated;
+    in
+    dedicated
+    // optionalAttrs spec.llamaSwap.enable {
+      llamaSwap = {
+        url = url spec spec.llamaSwap.port;
+        inherit (spec.llamaSwap) fallbacks;
+        enable = true;
+        aliases = [ ];
+        model = null;
+        unit = "llama-swap.service";
+      };
+    }
+    // optionalAttrs spec.ollama.enable {
+      ollama = {
+        url = url spec spec.ollama.port;
+        inherit (spec.ollama) fallbacks;
+        enable = true;
+        aliases = spec.ollama.models;
+        model = null;
+        unit = "ollama.service";
+      };
+    };
+
+  normalize =
+    input:
+    let
+      unknownRoles = builtins.filter (role: !builtins.elem role roles) (builtins.attrNames (input.dedicated or { }));
+      merged = recursiveUpdate defaults (removeAttrs input [ "dedicated" ]);
+      spec = merged // {
+        dedicated = builtins.mapAttrs (role: d: dedicatedDefaults role // d) (input.dedicated or { });
+        # The alias table is replaced, not merged, so a host can drop entries.
+        gateway = merged.gateway // {
+          aliases = input.gateway.aliases or defaultAliases;
+        };
+      };
+      hardware = hw.hardware {
+        inherit (spec.gpu) profile ramGiB memoryGiB;
+      };
+    in
+    if unknownRoles != [ ] then
+      throw "local-llm: unknown dedicated role(s) ${builtins.concatStringsSep ", " unknownRoles} (chat, embedding, rerank)"
+    else
+      spec
+      // {
+        inherit hardware;
+        backends = backendEndpoints spec;
+      };
+
+  endpointJson =
+    e:
+    dropNulls {
+      inherit (e) url;
+      enable = e.enable or null;
+      model = e.model or null;
+      unit = e.unit or null;
+      aliases = if (e.aliases or [ ]) == [ ] then null else e.aliases;
+      fallbacks = if (e.fallbacks or [ ]) == [ ] then null else e.fallbacks;
+    };
+
+  stackJson =
+    input:
+    let
+      spec = normalize input;
+      hardware = spec.hardware;
+      gatewayUrl = port: "http://127.0.0.1:${toString port}";
+    in
+    dropNulls {
+      version = 1;
+      inherit (spec) host modelsDir;
+      endpoints =
+        builtins.mapAttrs (_: endpointJson) spec.backends
+        // optionalAttrs spec.gateway.enable {
+          gateway.url = gatewayUrl spec.gateway.port;
+          gatewayAdmin.url = gatewayUrl spec.gateway.adminPort;
+          gatewayMetrics.url = gatewayUrl spec.gateway.metricsPort;
+        }
+        // optionalAttrs spec.webui.enable {
+          webui = {
+            url = url spec spec.webui.port;
+            unit = "open-webui.service";
+          };
+        };
+      gpu = dropNulls {
+        inherit (hardware)
+          backend
+          profile
+          targets
+          memoryGiB
+          unifiedMemory
+          ;
+        inherit (spec.gpu) devices;
+      };
+      llamaServer = dropNulls {
+        inherit (spec.llamaServer) binary contextSize parallel;
+        inherit (hardware.llamaServer) flashAttention noMmap gpuLayers;
+        extraArgs = if spec.llamaServer.extraArgs == [ ] then null else spec.llamaServer.extraArgs;
+      };
+      llamaSwap = if spec.llamaSwap.enable then dropNulls { inherit (spec.llamaSwap) configFile autoDiscover ttl; } else null;
+      models = if spec.models == { } then null else spec.models;
+      gateway = if spec.gateway.enable then dropNulls { inherit (spec.gateway) apiKeyFile; } else null;
+    };
+in
+{
+  inherit normalize stackJson defaultAliases;
+}

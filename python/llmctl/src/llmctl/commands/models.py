@@ -1,0 +1,114 @@
+"""`llmctl models`: the models in the models folder, with what each one is."""
+
+from __future__ import annotations
+
+import click
+
+from llmctl.app import run_context, stack_option
+from llmctl.output import emit_json, json_option, table
+
+
+def models_dir_option(function):
+    return click.option(
+        "--models-dir",
+        metavar="DIR",
+        type=click.Path(file_okay=False),
+        help="Models folder to scan (default: modelsDir of the stack spec).",
+    )(function)
+
+
+def no_cache_option(function):
+    return click.option(
+        "--no-cache",
+        is_flag=True,
+        help="Read every GGUF header instead of reusing the summaries of unchanged files.",
+    )(function)
+
+
+def scan_models(models_dir: str | None, no_cache: bool):
+    """Scan the folder given on the command line or named by the stack spec."""
+    from pathlib import Path
+
+    from llmctl.core.gguf_summary import NoCache, SummaryCache
+    from llmctl.core.inventory import scan
+
+    folder = Path(models_dir) if models_dir else run_context().stack(required=False).models_dir
+    return scan(folder, NoCache() if no_cache else SummaryCache())
+
+
+@click.command()
+@models_dir_option
+@no_cache_option
+@stack_option
+@json_option
+def models(models_dir: str | None, no_cache: bool, json_: bool) -> None:
+    """List the models in the models folder.
+
+    Shows each model's ID (as llama-swap will serve it), role (chat, embedding,
+    rerank, from the GGUF metadata), architecture, parameters, quantization,
+    size, training context, vision projector and split status, then the files
+    that cannot be used and why.
+
+    \b
+    Examples:
+      llmctl models
+      llmctl models --models-dir ~/models --json
+    """
+    from llmctl.output import info
+
+    inventory = scan_models(models_dir, no_cache)
+    if json_:
+        emit_json(inventory.to_json())
+        return
+    table(
+        ["id", "role", "arch", "params", "quant", "size", "ctx", "extras"],
+        [
+            (
+                model.id,
+                model.role,
+                model.summary.architecture or "?",
+                _count(model.summary.parameter_count),
+                model.summary.quantization or "?",
+                _size(model.size_bytes),
+                model.summary.context_length or "?",
+                "; ".join(_extras(model)),
+            )
+            for model in inventory.models
+        ],
+        title=f"models in {inventory.root}",
+    )
+    for model in inventory.models:
+        for note in model.notes:
+            info(f"note: {model.id}: {note}")
+    for item in inventory.invalid:
+        where = f" (offset {item.offset})" if item.offset is not None else ""
+        info(f"invalid: {item.path}: {item.reason}{where}")
+    for item in inventory.skipped:
+        info(f"skipped: {item.path}: {item.reason}")
+    if not inventory.models:
+        info(f"no models in {inventory.root}")
+
+
+def _extras(model) -> list[str]:
+    extras = []
+    if model.mmproj:
+        extras.append(f"mmproj {model.mmproj.name}")
+    if model.split:
+        extras.append(f"split {len(model.split['present'])}/{model.split['count']}")
+    return extras
+
+
+def _count(value: int | None) -> str:
+    if value is None:
+        return "?"
+    for unit, scale in (("B", 1e9), ("M", 1e6), ("K", 1e3)):
+        if value >= scale:
+            return f"{value / scale:.1f}{unit}"
+    return str(value)
+
+
+def _size(value: int) -> str:
+    for unit, scale in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if value >= scale:
+            return f"{value / scale:.1f} {unit}"
+    return f"{value} B"

@@ -1,0 +1,275 @@
+"""`llmctl plan`: will this model and context fit, and how to run it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from llmctl.app import run_context, stack_option
+from llmctl.errors import UsageError
+from llmctl.output import emit_json, info, json_option, table, warn
+
+KV_TYPE_CHOICES = ("f32", "f16", "bf16", "q8_0", "q4_0", "q4_1", "iq4_nl", "q5_0", "q5_1")
+CTX_TABLE_TYPES = ("f16", "q8_0", "q4_0")
+PROFILE_NAMES = ("strix-halo", "radeon-r9700", "rx-7900xtx", "rx-7600", "nvidia", "cpu")
+
+
+def human_bytes(n: int | None) -> str:
+    if n is None:
+        return "-"
+    if n >= 1024**3:
+        return f"{n / 1024**3:.2f} GiB"
+    return f"{n / 1024**2:.1f} MiB"
+
+
+@click.command()
+@click.argument("model")
+@click.option("-c", "--ctx", type=click.IntRange(min=1), help="Context size (-c); default: the training context.")
+@click.option(
+    "--kv-type",
+    type=click.Choice(KV_TYPE_CHOICES),
+    default="f16",
+    show_default=True,
+    help="KV cache type for K and V (-ctk/-ctv).",
+)
+@click.option(
+    "-np",
+    "--parallel",
+    type=click.IntRange(min=1),
+    help="Slots (-np). Unset: llama-server's auto, 4 slots sharing one unified cache.",
+)
+@click.option("--kv-unified", is_flag=True, help="One cache shared by the slots even with --parallel (-kvu).")
+@click.option("--ngl", type=click.IntRange(min=0), help="Layers on the GPU (-ngl); default: the most that fit.")
+@click.option("--gpu", "gpu_profile", type=click.Choice(PROFILE_NAMES), help="GPU profile to plan against.")
+@click.option(
+    "--gpu-mem",
+    type=click.FloatRange(min=0.0, min_open=True),
+    metavar="GIB",
+    help="GPU memory in GiB (overrides the profile's; on APUs the GTT limit).",
+)
+@click.option("--ubatch", type=click.IntRange(min=1), default=512, show_default=True, help="Physical batch (-ub).")
+@click.option("--no-flash-attn", is_flag=True, help="Plan for -fa off (attention scores in the compute buffer).")
+@click.option("--ctx-table", is_flag=True, help="Also show the largest context per KV type (f16, q8_0, q4_0).")
+@click.option(
+    "--models-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder to look model IDs up in (default: the stack spec's modelsDir).",
+)
+@stack_option
+@json_option
+def plan(
+    model,
+    ctx,
+    kv_type,
+    parallel,
+    kv_unified,
+    ngl,
+    gpu_profile,
+    gpu_mem,
+    ubatch,
+    no_flash_attn,
+    ctx_table,
+    models_dir,
+    json_,
+):
+    """Plan memory for MODEL: weights, KV cache, compute; fits, hybrid or not.
+
+    MODEL is a GGUF file (a split set from any shard), a model ID from the
+    models folder, or ORG/REPO[:QUANT] on the Hugging Face Hub, where only the
+    GGUF headers are read with HTTP Range requests. A repository without a
+    quant gets one row per quant. See docs/plan.md for the formulas.
+
+    \b
+    Examples:
+      llmctl plan ./Qwen3-8B-Q4_K_M.gguf --ctx 32768 --gpu rx-7900xtx
+      llmctl plan qwen3-8b-q4_k_m --kv-type q8_0 --parallel 2 --gpu-mem 16
+      llmctl plan unsloth/Qwen3-8B-GGUF --gpu strix-halo
+      llmctl plan ./model.gguf --ctx-table --json
+    """
+    from llmctl.core.gpu_profiles import budget_profile
+    from llmctl.core.model_source import resolve_models
+    from llmctl.core.plan_model import model_shape
+    from llmctl.core.planner import Budget, PlanInputError, PlanRequest
+
+    stack = run_context().stack(required=False)
+    try:
+        profile, gib = budget_profile(gpu_profile, gpu_mem, stack.gpu if stack.path else None)
+    except KeyError as error:
+        raise UsageError(f"unknown GPU profile {error}") from None
+    budget = Budget.from_profile(profile, gib)
+    request = PlanRequest(
+        ctx=ctx,
+        type_k=kv_type,
+        type_v=kv_type,
+        parallel=parallel,
+        kv_unified=True if kv_unified else None,
+        gpu_layers=ngl,
+        n_ubatch=ubatch,
+        flash_attn=not no_flash_attn,
+    )
+    sources = resolve_models(model, models_dir or (stack.models_dir if stack.path else None))
+    try:
+        if len(sources) > 1:
+            _quant_rows(model, sources, request, budget, json_)
+            return
+        source = sources[0]
+        _single(source, model_shape(source.headers), request, budget, ctx_table, json_)
+    except PlanInputError as error:
+        raise UsageError(str(error)) from None
+
+
+def _single(source, shape, request, budget, ctx_table, json_) -> None:
+    from llmctl.core.planner import plan
+
+    result = plan(shape, request, budget)
+    table_rows = _ctx_table(shape, request, budget) if ctx_table else None
+    if json_:
+        data = result.to_json()
+        if source.remote:
+            data["bytes_fetched"] = source.bytes_fetched
+        if table_rows is not None:
+            data["ctx_table"] = table_rows
+        emit_json(data)
+    else:
+        _print_plan(result, source)
+        if table_rows is not None:
+            click.echo()
+            table(
+                ["KV type", "KV at this context", "largest context that fits", "KV at that context"],
+                [
+                    (
+                        r["kv_type"],
+                        human_bytes(r["kv_cache_bytes"]),
+                        r["largest_ctx"] or "none",
+                        human_bytes(r["largest_ctx_kv_bytes"]),
+                    )
+                    for r in table_rows
+                ],
+                title="Largest context per KV type" + (" (all layers on the GPU)" if budget.gpu_bytes else ""),
+            )
+    for message in result.warnings:
+        warn(message)
+    for message in shape.missing:
+        warn(f"not modelled: {message}")
+
+
+def _ctx_table(shape, request, budget) -> list[dict]:
+    from dataclasses import replace
+
+    from llmctl.core.planner import PlanInputError, largest_context, plan
+
+    rows = []
+    for kv_type in CTX_TABLE_TYPES:
+        typed = replace(request, type_k=kv_type, type_v=kv_type)
+        try:
+            at_ctx = plan(shape, typed, budget)
+        except PlanInputError:
+            continue  # e.g. head size not divisible by the block size
+        largest = largest_context(shape, typed, budget)
+        kv_largest = plan(shape, replace(typed, ctx=largest), budget).kv_cache_bytes if largest else None
+        rows.append(
+            {
+                "kv_type": kv_type,
+                "kv_cache_bytes": at_ctx.kv_cache_bytes,
+                "largest_ctx": largest,
+                "largest_ctx_kv_bytes": kv_largest,
+            }
+        )
+    return rows
+
+
+def _print_plan(result, source) -> None:
+    shape, budget = result.shape, result.budget
+    click.echo(
+        f"model:    {shape.name or source.label} ({shape.architecture}, {shape.n_layer} layers, "
+        f"trained for {shape.n_ctx_train or '?'} tokens), {len(shape.files)} file(s), "
+        f"{human_bytes(shape.file_bytes)}"
+    )
+    streams = f"{result.n_stream} streams of {result.n_ctx_seq}" if result.n_stream > 1 else "one unified cache"
+    click.echo(
+        f"context:  {result.n_ctx} cells, {result.n_seq_max} slots, {streams}, "
+        f"KV {result.request.type_k}/{result.request.type_v}"
+    )
+    if budget.gpu_bytes is None:
+        click.echo(f"budget:   cpu, host RAM {human_bytes(budget.host_bytes)} (1 GiB kept free)")
+    else:
+        apu = ", unified memory (GTT limit)" if budget.unified_memory else ""
+        click.echo(
+            f"budget:   {budget.profile}, GPU {human_bytes(budget.gpu_bytes)}{apu}; "
+            f"{human_bytes(budget.overhead_bytes)} runtime overhead and 1 GiB kept free"
+        )
+    click.echo()
+    gpu, host = result.gpu, result.host
+    cache_label = "KV cache" + (" + recurrent state" if result.recurrent_bytes else "")
+    rows = [
+        ("weights", gpu.weights, host.weights),
+        (cache_label, gpu.kv_cache, host.kv_cache),
+        ("compute buffers", gpu.compute, host.compute),
+        ("output buffer", gpu.output, host.output),
+        ("runtime overhead", gpu.overhead, host.overhead),
+        ("total", gpu.total, host.total),
+    ]
+    table(["", "GPU", "host", "total"], [(n, human_bytes(g), human_bytes(h), human_bytes(g + h)) for n, g, h in rows])
+    click.echo()
+    click.echo(_verdict_line(result))
+    if result.fits:
+        click.echo(f"run:      llama-server -m {shape.files[0]} {' '.join(result.server_args())}")
+
+
+def _verdict_line(result) -> str:
+    from llmctl.core.placement import max_gpu_layers
+    from llmctl.core.planner import FITS, HYBRID
+
+    n_all = max_gpu_layers(result.shape)
+    budget = result.budget
+    if budget.gpu_bytes is None:
+        state = "fits in host RAM" if result.verdict == FITS else "does NOT fit in host RAM"
+        return f"verdict:  {state} ({human_bytes(result.host.total)} of {human_bytes(budget.host_bytes)})"
+    used = f"{human_bytes(result.gpu.total)} of {human_bytes(budget.gpu_bytes)} on the GPU"
+    if result.verdict == FITS:
+        return f"verdict:  fits: all {n_all} layers on the GPU (-ngl {n_all}), {used}"
+    if result.verdict == HYBRID:
+        return f"verdict:  hybrid: -ngl {result.gpu_layers} of {n_all} layers on the GPU, {used}, rest on the CPU"
+    return f"verdict:  does NOT fit with -ngl {result.gpu_layers} ({used}); run on the CPU or shrink the context"
+
+
+def _quant_rows(model, sources, request, budget, json_) -> None:
+    from llmctl.core.placement import max_gpu_layers
+    from llmctl.core.plan_model import model_shape
+    from llmctl.core.planner import largest_context, plan
+
+    rows = []
+    for source in sources:
+        shape = model_shape(source.headers)
+        result = plan(shape, request, budget)
+        rows.append(
+            {
+                "quant": source.label,
+                "file_bytes": shape.file_bytes,
+                "bytes_fetched": source.bytes_fetched,
+                "verdict": result.verdict,
+                "gpu_layers": result.gpu_layers,
+                "max_gpu_layers": max_gpu_layers(shape),
+                "largest_ctx": largest_context(shape, request, budget),
+                "plan": result.to_json(),
+            }
+        )
+    if json_:
+        emit_json({"model": model, "quants": rows})
+        return
+    info(f"{model}: {len(rows)} quants, headers only ({human_bytes(sum(r['bytes_fetched'] for r in rows))} read)")
+    table(
+        ["quant", "size", "verdict", "-ngl", "largest context that fits"],
+        [
+            (
+                r["quant"],
+                human_bytes(r["file_bytes"]),
+                r["verdict"],
+                f"{r['gpu_layers']}/{r['max_gpu_layers']}",
+                r["largest_ctx"] or "none",
+            )
+            for r in rows
+        ],
+        title=f"context {rows[0]['plan']['settings']['ctx']}, KV {request.type_k}, budget {budget.profile}",
+    )

@@ -1,0 +1,42 @@
+"""Atomic file writes: a reader sees the old content or the new, never a part."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+
+
+def write_atomic(path: str | os.PathLike[str], text: str, mode: int = 0o644) -> None:
+    """Write `text` to a temporary file in the same folder, fsync it, rename it
+    over `path` and fsync the folder, so the rename itself survives a crash."""
+    path = Path(path)
+    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(temporary, mode)
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)
+        raise
+    folder = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(folder)
+    finally:
+        os.close(folder)
+
+
+def write_if_changed(path: str | os.PathLike[str], text: str, mode: int = 0o644) -> bool:
+    """Write atomically unless `path` already holds exactly `text`; True when written."""
+    try:
+        if Path(path).read_text(encoding="utf-8") == text:
+            return False
+    except (OSError, UnicodeDecodeError):
+        pass
+    write_atomic(path, text, mode)
+    return True

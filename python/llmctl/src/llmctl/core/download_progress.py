@@ -1,0 +1,119 @@
+"""How `llmctl download` shows progress: bars on a terminal, plain lines otherwise, nothing with --json."""
+
+from __future__ import annotations
+
+import time
+
+import click
+
+from llmctl.core.transfer import Progress
+
+
+class QuietProgress(Progress):
+    """--json: stdout carries only the final JSON and stderr stays quiet."""
+
+
+class PlainProgress(Progress):
+    """One line per file start, every quarter and end, on stderr (logs, pipes, systemd)."""
+
+    def __init__(self, total: int):
+        self.total = total
+        self.name = ""
+        self.size = 0
+        self.done = 0
+        self.started = 0.0
+        self.received = 0
+        self.next_mark = 0
+
+    def start_file(self, name: str, total: int, done: int) -> None:
+        self.name, self.size, self.done = name, total, done
+        self.started, self.received = time.monotonic(), 0
+        self.next_mark = (done * 4 // max(total, 1) + 1) * max(total, 1) // 4
+        resumed = f", resuming at {done * 100 // max(total, 1)}%" if done else ""
+        click.echo(f"downloading {name} ({format_size(total)}{resumed})", err=True)
+
+    def advance(self, n: int) -> None:
+        self.done += n
+        self.received += n
+        if self.done >= self.next_mark and self.done < self.size:
+            click.echo(f"  {self.name}: {self.done * 100 // self.size}% at {self._speed()}", err=True)
+            self.next_mark += max(self.size, 1) // 4
+
+    def restart_file(self) -> None:
+        self.done, self.next_mark = 0, max(self.size, 1) // 4
+
+    def finish_file(self, name: str) -> None:
+        click.echo(f"  {name}: done, verified ({self._speed()})", err=True)
+
+    def note(self, message: str) -> None:
+        click.echo(message, err=True)
+
+    def _speed(self) -> str:
+        elapsed = max(time.monotonic() - self.started, 1e-6)
+        return f"{format_size(self.received / elapsed)}/s"
+
+
+class RichProgress(Progress):
+    """Per-file and total bars with speed and ETA."""
+
+    def __init__(self, total: int):
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            DownloadColumn,
+            Progress,
+            TextColumn,
+            TimeRemainingColumn,
+            TransferSpeedColumn,
+        )
+
+        self.bars = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            DownloadColumn(),
+            TransferSpeedColumn(),
+            TimeRemainingColumn(),
+            console=Console(stderr=True),
+        )
+        self.total_task = self.bars.add_task("total", total=total)
+        self.file_task = None
+        self.file_done = 0
+
+    def __enter__(self) -> RichProgress:
+        self.bars.start()
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self.bars.stop()
+
+    def start_file(self, name: str, total: int, done: int) -> None:
+        if self.file_task is not None:
+            self.bars.remove_task(self.file_task)
+        self.file_task = self.bars.add_task(name, total=total, completed=done)
+        self.file_done = done
+        self.bars.advance(self.total_task, done)
+
+    def advance(self, n: int) -> None:
+        self.file_done += n
+        self.bars.advance(self.file_task, n)
+        self.bars.advance(self.total_task, n)
+
+    def restart_file(self) -> None:
+        self.bars.advance(self.total_task, -self.file_done)
+        self.bars.update(self.file_task, completed=0)
+        self.file_done = 0
+
+    def finish_file(self, name: str) -> None:
+        self.bars.console.print(f"{name}: done, verified")
+
+    def note(self, message: str) -> None:
+        self.bars.console.print(message)
+
+
+def format_size(n: float) -> str:
+    """Decimal units, as the Hub shows sizes."""
+    for unit in ("B", "KB", "MB", "GB"):
+        if abs(n) < 1000:
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1000
+    return f"{n:.1f} TB"

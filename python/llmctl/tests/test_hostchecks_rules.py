@@ -1,0 +1,77 @@
+"""The comparisons behind the host checks, and verify's argument errors."""
+
+from __future__ import annotations
+
+from click.testing import CliRunner
+
+from llmctl.cli import cli
+from llmctl.hostchecks import rules
+
+NFT_RULESET = """table inet nixos-fw {
+	chain input-allow {
+		tcp dport 22 accept comment "sshd"
+		tcp dport { 4001, 8080-8081 } accept
+		udp dport 5353 accept
+		iifname "tailscale0" tcp dport 3001 drop
+	}
+}"""
+
+IPTABLES_SAVE = """*filter
+:nixos-fw - [0:0]
+-A nixos-fw -p tcp -m tcp --dport 22 -j nixos-fw-accept
+-A nixos-fw -p tcp -m tcp --dport 4001 -j nixos-fw-accept
+-A nixos-fw -p tcp -m multiport --dports 9000:9002 -j nixos-fw-accept
+-A nixos-fw -p tcp -m tcp --dport 3001 -j nixos-fw-log-refuse
+COMMIT"""
+
+
+def test_open_ports_from_nftables_and_iptables():
+    assert rules.open_ports(NFT_RULESET) == {22, 4001, 8080, 8081}
+    assert rules.open_ports(IPTABLES_SAVE) == {22, 4001, 9000, 9001, 9002}
+
+
+def test_expected_bind_follows_the_url_host():
+    assert rules.expected_bind("http://127.0.0.1:8000") == rules.LOOPBACK
+    assert rules.expected_bind("http://localhost:8000") == rules.LOOPBACK
+    assert rules.expected_bind("http://[::1]:8000") == rules.LOOPBACK
+    assert rules.expected_bind("http://strix-halo.lan:4001") == rules.ALL
+    assert rules.expected_bind("http://0.0.0.0:4001") == rules.ALL
+
+
+def test_bind_problems():
+    listening = ["tcp://0.0.0.0:4001", "tcp://127.0.0.1:8000", "tcp://:::9901", "unix:///run/x.sock"]
+    assert rules.bound_addresses(listening, 9901) == {"::"}
+    assert rules.bind_problem(rules.bound_addresses(listening, 8000), 8000, rules.LOOPBACK) is None
+    assert rules.bind_problem(rules.bound_addresses(listening, 4001), 4001, rules.ALL) is None
+    assert (
+        rules.bind_problem(rules.bound_addresses(listening, 4001), 4001, rules.LOOPBACK)
+        == "port 4001 listens on 0.0.0.0; the spec says loopback only"
+    )
+    assert (
+        rules.bind_problem(rules.bound_addresses(listening, 8000), 8000, rules.ALL)
+        == "port 8000 listens only on 127.0.0.1; the spec says all addresses"
+    )
+    assert rules.bind_problem(set(), 7000, rules.ALL) == "nothing listens on TCP port 7000"
+
+
+def test_secret_needles_cover_plain_and_environment_files():
+    assert rules.secret_needles("sk-abcdef123\n") == ["sk-abcdef123"]
+    env_file = "# gateway\nWEBUI_SECRET_KEY='s3cret-value'\nHF_TOKEN=hf_xyz12345\nEMPTY=\n"
+    needles = rules.secret_needles(env_file)
+    assert "s3cret-value" in needles and "hf_xyz12345" in needles
+    assert "" not in needles
+
+
+def test_verify_rejects_a_host_that_is_not_a_host_spec(tmp_path):
+    result = CliRunner().invoke(cli, ["verify", "--host", "root@strix-halo"])
+    assert result.exit_code == 2
+    assert "not a host spec" in result.stderr
+
+
+def test_verify_with_an_invalid_spec_is_one_clear_error(tmp_path):
+    spec = tmp_path / "stack.json"
+    spec.write_text('{"version": 1, "secrets": {"file": []}}')
+    result = CliRunner().invoke(cli, ["--stack", str(spec), "verify"])
+    assert result.exit_code == 1
+    assert "unknown key 'secrets.file'" in result.stderr
+    assert "Traceback" not in result.output

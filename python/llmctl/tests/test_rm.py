@@ -1,0 +1,68 @@
+"""`llmctl rm`: a model's files go, with every split part and a projector nobody else uses."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from llmctl.cli import cli
+
+FILES = (
+    "org/Repo-GGUF/Repo-Q8_0/Repo-Q8_0-00001-of-00002.gguf",
+    "org/Repo-GGUF/Repo-Q8_0/Repo-Q8_0-00002-of-00002.gguf",
+    "org/Repo-GGUF/Repo-Q4_K_M.gguf",
+    "org/Repo-GGUF/mmproj-Repo-f16.gguf",
+    "other/Text-GGUF/Text-Q4_K_M.gguf",
+    ".partial/org--Repo-GGUF/Repo-Q4_K_M.gguf.part",
+)
+
+
+@pytest.fixture
+def models(tmp_path):
+    for name in FILES:
+        path = tmp_path / "models" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"GGUF" + name.encode())
+    return tmp_path / "models"
+
+
+def _rm(models, *args, input=None):
+    return CliRunner().invoke(cli, ["rm", *args, "--models-dir", str(models)], input=input)
+
+
+def _left(models) -> list[str]:
+    return sorted(str(p.relative_to(models)) for p in models.rglob("*") if p.is_file())
+
+
+def test_rm_removes_every_split_part_and_keeps_a_shared_projector(models):
+    result = _rm(models, "Repo-Q8_0", "--yes", "--json")
+    assert result.exit_code == 0, result.output
+    assert sorted(json.loads(result.stdout)["removed"]) == sorted(str(models / f) for f in FILES[:2])
+    assert _left(models) == sorted(FILES[2:])
+    assert not (models / "org/Repo-GGUF/Repo-Q8_0").exists()
+
+
+def test_rm_of_the_last_model_takes_its_projector_and_empty_folders(models):
+    assert _rm(models, "repo-q8_0", "--yes").exit_code == 0
+    result = _rm(models, "repo-q4_k_m", "--yes")
+    assert result.exit_code == 0, result.output
+    assert _left(models) == sorted(FILES[4:])
+    assert not (models / "org").exists()
+
+
+def test_rm_asks_first_and_a_no_keeps_everything(models):
+    result = _rm(models, "text-q4_k_m", input="n\n")
+    assert result.exit_code == 1
+    assert "Text-Q4_K_M.gguf" in result.stderr
+    assert _left(models) == sorted(FILES)
+    assert _rm(models, "text-q4_k_m", input="y\n").exit_code == 0
+    assert "other/Text-GGUF/Text-Q4_K_M.gguf" not in _left(models)
+
+
+def test_rm_of_an_unknown_model_suggests_close_ids(models):
+    result = _rm(models, "repo-q4_k", "--yes")
+    assert result.exit_code == 1
+    assert "no model 'repo-q4_k'" in result.stderr and "repo-q4_k_m" in result.stderr
+    assert _left(models) == sorted(FILES)

@@ -1,0 +1,28 @@
+"""`./dev demo --once` end to end: the same harness the integration tests use."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+
+from testkit.nixeval import REPO
+
+
+def test_demo_once_shows_the_three_answers(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "testkit.demo", "--once"],
+        cwd=REPO / "tests",
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "TMPDIR": str(tmp_path)},
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    out = result.stdout
+    assert re.search(r"OpenAI base URL: http://127\.0\.0\.1:\d+/v1", out)
+    assert "model=gpt-4o" in out and re.search(r"answer: '.*' \(12 tokens", out)
+    assert "vector: 128 dimensions" in out
+    assert re.search(r"ranking: #\d -?\d+\.\d{4}, #\d -?\d+\.\d{4}, #\d -?\d+\.\d{4}", out)
+    assert list(tmp_path.iterdir()) == [], "the demo left files behind"

@@ -1,0 +1,131 @@
+"""One flag table for Nix and llmctl: same argv for the same inputs, old and new
+llama.cpp flag sets, and the new set accepted by the real llama-server."""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+import pytest
+
+from llmctl.core import server_flags
+from testkit.llama_server import start_llama_server_argv
+from testkit.nixeval import NIX_LIB, REPO, nix_eval
+from testkit.processes import free_port
+from testkit.tools import llama_server_bin
+
+PACKAGED_TABLE = REPO / "python/llmctl/src/llmctl/data/llama-server-flags.json"
+OLD = {"loadMode": False, "flashAttnValue": False}
+NEW = {"loadMode": True, "flashAttnValue": True}
+
+
+def test_packaged_table_is_the_nix_table():
+    assert PACKAGED_TABLE.read_bytes() == (NIX_LIB / "llama-server-flags.json").read_bytes(), (
+        "copy nix/lib/llama-server-flags.json to python/llmctl/src/llmctl/data/"
+    )
+
+
+def cases():
+    options = [
+        {"model": "/m/a.gguf"},
+        {
+            "model": "/m/a.gguf",
+            "host": "127.0.0.1",
+            "port": 8000,
+            "alias": ["devstral", "gpt-4"],
+            "contextSize": 262144,
+        },
+        {"model": "/m/a.gguf", "gpuLayers": 999, "parallel": 2, "flashAttention": "on", "noMmap": True},
+        {"model": "/m/a.gguf", "gpuLayers": "auto", "flashAttention": "off", "noMmap": False, "contextSize": None},
+        {"model": "/m/a.gguf", "flashAttention": "auto"},
+    ]
+    capability_sets = [None, OLD, NEW, {"loadMode": True, "flashAttnValue": False}]
+    for (i, opts), caps, role in itertools.product(
+        enumerate(options), capability_sets, ("chat", "embedding", "rerank")
+    ):
+        yield {"options": opts, "capabilities": caps, "role": role, "extra": ["--threads", "2"] if i % 2 else []}
+
+
+def test_nix_and_python_build_the_same_argv():
+    all_cases = list(cases())
+    nix_args = [
+        {
+            "role": c["role"],
+            "options": c["options"],
+            "extraArgs": c["extra"],
+            **({"capabilities": c["capabilities"]} if c["capabilities"] is not None else {}),
+        }
+        for c in all_cases
+    ]
+    from_nix = nix_eval("map lib.llamaServerArgv cases", cases=nix_args)
+    from_python = [
+        server_flags.server_argv(
+            role=c["role"], options=c["options"], extra_args=c["extra"], capabilities=c["capabilities"]
+        )
+        for c in all_cases
+    ]
+    assert from_nix == from_python
+    assert len({tuple(argv) for argv in from_nix}) > 20  # the cases really differ
+
+
+def test_old_and_new_flag_sets():
+    options = {"model": "/m.gguf", "flashAttention": "on", "noMmap": True}
+    assert server_flags.server_argv(role="chat", options=options, capabilities=OLD) == [
+        "llama-server",
+        "-m",
+        "/m.gguf",
+        "-fa",
+        "--no-mmap",
+    ]
+    assert server_flags.server_argv(role="rerank", options=options, capabilities=NEW) == [
+        "llama-server",
+        "-m",
+        "/m.gguf",
+        "-fa",
+        "on",
+        "--load-mode",
+        "none",
+        "--reranking",
+    ]
+    # Defaults = nixos-26.05's llama.cpp: valued -fa, no --load-mode yet.
+    assert (
+        nix_eval("lib.defaultCapabilities")
+        == server_flags.default_capabilities()
+        == {
+            "loadMode": False,
+            "flashAttnValue": True,
+        }
+    )
+
+
+def test_capabilities_from_help_texts():
+    old_help = "-fa,   --flash-attn                     enable Flash Attention\n--no-mmap   do not memory-map model"
+    new_help = "-fa,   --flash-attn [on|off|auto]       set Flash Attention use\n-lm,   --load-mode MODE"
+    assert server_flags.capabilities_from_help(old_help) == OLD
+    assert server_flags.capabilities_from_help(new_help) == NEW
+
+
+def test_real_llama_server_accepts_the_new_flag_set(tiny_models, tmp_path):
+    binary = str(llama_server_bin())
+    caps = server_flags.probe_capabilities(binary)
+    assert caps == NEW, "the llama-server under test has --load-mode and a valued -fa"
+    port = free_port()
+    spec = {
+        "modelsDir": str(tiny_models.chat.parent),
+        "gpu": {"profile": "strix-halo", "ramGiB": 16},  # noMmap + -fa on + -ngl 999
+        "llamaServer": {"binary": binary, "capabilities": caps, "contextSize": 256, "extraArgs": ["--threads", "2"]},
+        "models": {"tiny": {"file": Path(tiny_models.chat).name}},
+        "dedicated": {"chat": {"port": port, "model": "tiny"}},
+    }
+    argv = nix_eval('lib.dedicatedServerArgv spec "chat"', spec=spec)
+    assert argv[argv.index("--load-mode") : argv.index("--load-mode") + 2] == ["--load-mode", "none"]
+    server = start_llama_server_argv(argv, port=port, log_dir=tmp_path)
+    try:
+        assert "--no-mmap" not in server.argv
+    finally:
+        server.stop()
+
+
+def test_probe_of_a_missing_binary_is_a_clear_error(tmp_path):
+    with pytest.raises(server_flags.LlmctlError, match="cannot run"):
+        server_flags.probe_capabilities(str(tmp_path / "nope"))

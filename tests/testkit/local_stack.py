@@ -1,0 +1,228 @@
+"""A complete local stack on loopback, built from `nix/lib`: tiny chat, embedding and
+reranker models served by dedicated llama-servers behind the Envoy gateway.
+
+    with local_stack() as stack:
+        print(stack.base_url)            # http://127.0.0.1:PORT/v1
+        stack.endpoints["embedding"]     # direct URL of a backend
+
+The stack spec is evaluated by nix-instantiate: `lib.envoyConfig` gives the Envoy
+bootstrap, `lib.dedicatedServerArgv` each llama-server's argv, `lib.stackJson` the
+stack.json llmctl reads (written to `stack.stack_file`). Used by `./dev demo`
+(testkit.demo), the integration tests and bench/gateway_latency.py.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from testkit import tiny_models
+from testkit.envoy import start_envoy
+from testkit.llama_server import start_llama_server_argv
+from testkit.nixeval import nix_eval
+from testkit.processes import ManagedProcess, free_port
+from testkit.tools import llama_server_bin
+
+ROLES = ("chat", "embedding", "rerank")
+# Model names the local stack declares, one per role.
+MODEL_NAMES = {"chat": "tiny-chat", "embedding": "tiny-embedding", "rerank": "tiny-reranker"}
+
+
+@dataclass
+class LocalStack:
+    """What a running local stack offers: URLs, ports, the generated configs."""
+
+    work_dir: Path
+    spec: dict[str, Any]
+    envoy_config: dict[str, Any]
+    stack_json: dict[str, Any]
+    stack_file: Path
+    gateway_port: int
+    admin_port: int
+    metrics_port: int
+    # Direct URLs of the backends by name: chat, embedding, rerank (+ chat-fallback, llamaSwap).
+    endpoints: dict[str, str]
+    api_key: str | None = None
+    servers: dict[str, ManagedProcess] = field(default_factory=dict)
+    argvs: dict[str, list[str]] = field(default_factory=dict)
+    envoy: ManagedProcess | None = None
+
+    @property
+    def gateway_url(self) -> str:
+        return f"http://127.0.0.1:{self.gateway_port}"
+
+    @property
+    def base_url(self) -> str:
+        """The OpenAI base URL clients use."""
+        return f"{self.gateway_url}/v1"
+
+    @property
+    def admin_url(self) -> str:
+        return f"http://127.0.0.1:{self.admin_port}"
+
+    def start_server(self, name: str) -> ManagedProcess:
+        """(Re)start the llama-server `name` with its generated argv on its port."""
+        port = int(self.endpoints[name].rsplit(":", 1)[1])
+        server = start_llama_server_argv(self.argvs[name], port=port, log_dir=self.work_dir / "logs")
+        self.servers[name] = server
+        return server
+
+    def upstream_requests(self) -> dict[str, int]:
+        """Requests Envoy sent to each backend, by backend name (from the admin /clusters)."""
+        from testkit.openai_client import get
+
+        by_port = {int(url.rsplit(":", 1)[1]): name for name, url in self.endpoints.items()}
+        counts = dict.fromkeys(self.endpoints, 0)
+        for line in get(f"{self.admin_url}/clusters").body.decode().splitlines():
+            parts = line.split("::")
+            if len(parts) == 4 and parts[2] == "rq_total":
+                port = int(parts[1].rsplit(":", 1)[1])
+                if port in by_port:
+                    counts[by_port[port]] = int(parts[3])
+        return counts
+
+    def stop(self) -> None:
+        if self.envoy is not None:
+            self.envoy.stop()
+        for server in self.servers.values():
+            server.stop()
+
+
+def write_models(root: Path) -> dict[str, Path]:
+    """The three tiny models the stack serves, written into `root`."""
+    root.mkdir(parents=True, exist_ok=True)
+    return {
+        "chat": tiny_models.write_llama(root / "tiny-chat-F16.gguf")[0],
+        "embedding": tiny_models.write_bert(root / "tiny-embedding-F16.gguf"),
+        "rerank": tiny_models.write_bert(root / "tiny-reranker-F16.gguf", reranker=True),
+    }
+
+
+def local_spec(
+    models: dict[str, Path],
+    ports: dict[str, int],
+    *,
+    capabilities: dict[str, bool] | None = None,
+    api_key_file: Path | None = None,
+    fallback_port: int | None = None,
+    llama_swap_port: int | None = None,
+    health_interval: str = "1s",
+) -> dict[str, Any]:
+    """The stack spec (nix/lib input) of the local stack."""
+    from llmctl.core.server_flags import probe_capabilities
+
+    binary = str(llama_server_bin())
+    dedicated = {role: {"port": ports[role], "model": MODEL_NAMES[role]} for role in ROLES}
+    if fallback_port is not None:
+        dedicated["chat"]["fallbacks"] = [f"http://127.0.0.1:{fallback_port}"]
+    return {
+        "host": "local",
+        "modelsDir": str(models["chat"].parent),
+        "gpu": {"profile": "cpu"},
+        "llamaServer": {
+            "binary": binary,
+            "capabilities": capabilities if capabilities is not None else probe_capabilities(binary),
+            # Two cores shared with other work; small, bounded servers.
+            "extraArgs": ["--threads", "2", "--no-webui"],
+            "contextSize": 512,
+            "parallel": 2,
+        },
+        "models": {
+            MODEL_NAMES[role]: {"file": models[role].name, "role": role, "serve": "dedicated"} for role in ROLES
+        },
+        "dedicated": dedicated,
+        "llamaSwap": {"enable": llama_swap_port is not None, "port": llama_swap_port or 8090},
+        "gateway": {
+            "enable": True,
+            "port": ports["gateway"],
+            "adminPort": ports["admin"],
+            "metricsPort": ports["metrics"],
+            "accessLog": False,
+            "apiKeyFile": str(api_key_file) if api_key_file else None,
+            # Short intervals so a killed backend is noticed within seconds.
+            "healthCheck": {
+                "interval": health_interval,
+                "timeout": "1s",
+                "unhealthyThreshold": 1,
+                "healthyThreshold": 1,
+            },
+        },
+    }
+
+
+@contextmanager
+def local_stack(
+    *,
+    work_dir: Path | None = None,
+    models: dict[str, Path] | None = None,
+    api_key: str | None = None,
+    with_fallback: bool = False,
+    with_llama_swap: bool = False,
+) -> Iterator[LocalStack]:
+    """Start the local stack and stop everything on exit.
+
+    `models`: role -> GGUF path (all in one folder); default: tiny models written into
+    `work_dir`. `api_key`: require this key at the gateway (written to a key file the
+    config only names). `with_fallback`: a second chat server (`chat-fallback`), the
+    chat endpoint's fallback. `with_llama_swap`: a third chat server standing in for
+    llama-swap (`llamaSwap`), where unknown models and /v1/models go.
+    """
+    with ExitStack() as cleanup:
+        if work_dir is None:
+            work_dir = Path(cleanup.enter_context(tempfile.TemporaryDirectory(prefix="local-llm-stack-")))
+        models = models or write_models(work_dir / "models")
+        ports = {name: free_port() for name in (*ROLES, "gateway", "admin", "metrics")}
+        # Extra chat servers: same generated argv, another port.
+        stand_ins = {
+            name: free_port()
+            for name, wanted in (("chat-fallback", with_fallback), ("llamaSwap", with_llama_swap))
+            if wanted
+        }
+        key_file = None
+        if api_key is not None:
+            key_file = work_dir / "api-keys"
+            key_file.write_text(f"# gateway API keys, one per line\n{api_key}\n")
+            key_file.chmod(0o600)
+        spec = local_spec(
+            models,
+            ports,
+            api_key_file=key_file,
+            fallback_port=stand_ins.get("chat-fallback"),
+            llama_swap_port=stand_ins.get("llamaSwap"),
+        )
+        generated = nix_eval(
+            "{ envoy = lib.envoyConfig spec; stack = lib.stackJson spec;"
+            " argv = builtins.listToAttrs (map (role: { name = role; value = lib.dedicatedServerArgv spec role; })"
+            ' [ "chat" "embedding" "rerank" ]); }',
+            spec=spec,
+        )
+        stack_file = work_dir / "stack.json"
+        stack_file.write_text(json.dumps(generated["stack"], indent=2))
+        stack = LocalStack(
+            work_dir=work_dir,
+            spec=spec,
+            envoy_config=generated["envoy"],
+            stack_json=generated["stack"],
+            stack_file=stack_file,
+            gateway_port=ports["gateway"],
+            admin_port=ports["admin"],
+            metrics_port=ports["metrics"],
+            endpoints={role: f"http://127.0.0.1:{ports[role]}" for role in ROLES},
+            api_key=api_key,
+            argvs=dict(generated["argv"]),
+        )
+        cleanup.callback(stack.stop)
+        for name, port in stand_ins.items():
+            argv = stack.argvs["chat"]
+            at = argv.index("--port") + 1
+            stack.argvs[name] = [*argv[:at], str(port), *argv[at + 1 :]]
+            stack.endpoints[name] = f"http://127.0.0.1:{port}"
+        for name in stack.argvs:
+            stack.start_server(name)
+        stack.envoy = start_envoy(stack.envoy_config, admin_port=ports["admin"], work_dir=work_dir)
+        yield stack
