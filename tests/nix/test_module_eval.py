@@ -136,7 +136,7 @@ BROKEN = {
         "models.x: a dedicated model needs a file or a source",
     ),
     "two dedicated chat models": (
-        "services.local-llm = { enable = true; models.a = { serve = \"dedicated\"; file = \"a.gguf\"; };"
+        'services.local-llm = { enable = true; models.a = { serve = "dedicated"; file = "a.gguf"; };'
         ' models.b = { serve = "dedicated"; file = "b.gguf"; }; };',
         'more than one model is declared with serve = "dedicated" and role = "chat"',
     ),

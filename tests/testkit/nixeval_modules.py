@@ -25,12 +25,12 @@ def nixpkgs_lib() -> Path:
     explicit = os.environ.get("NIXPKGS_LIB")
     if explicit and (Path(explicit) / "default.nix").is_file():
         return Path(explicit)
-    found = subprocess.run(
-        [str(nix_instantiate_bin()), "--find-file", "nixpkgs/lib"], capture_output=True, text=True
-    )
+    found = subprocess.run([str(nix_instantiate_bin()), "--find-file", "nixpkgs/lib"], capture_output=True, text=True)
     if found.returncode == 0 and found.stdout.strip():
         return Path(found.stdout.strip())
-    pytest.skip("module evaluation tier: no nixpkgs lib (set NIXPKGS_LIB=/path/to/nixpkgs/lib or put nixpkgs on NIX_PATH)")
+    pytest.skip(
+        "module evaluation tier: no nixpkgs lib (set NIXPKGS_LIB=/path/to/nixpkgs/lib or put nixpkgs on NIX_PATH)"
+    )
 
 
 def evaluate_host(host_module: Path | str) -> dict:

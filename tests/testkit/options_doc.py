@@ -50,7 +50,7 @@ def option_docs() -> list[dict]:
 
 
 def render() -> str:
-    environment = jinja2.Environment(keep_trailing_newline=True, autoescape=False)  # noqa: S701 - Markdown
+    environment = jinja2.Environment(keep_trailing_newline=True, autoescape=False)  # Markdown, not HTML
     return environment.from_string(TEMPLATE).render(options=option_docs())
 
 

@@ -49,7 +49,7 @@
     rerank = post("/v1/rerank", {"query": "hello", "documents": ["a b", "the world"]})
     assert len(rerank["results"]) == 2, rerank
 
-    machine.succeed("llmctl status --json | jq -e '.services | length > 0'")
+    machine.succeed("llmctl status")  # exits non-zero when an enabled service is down
     machine.succeed("llmctl verify")
   '';
 }
