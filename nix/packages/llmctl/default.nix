@@ -26,6 +26,9 @@ python3Packages.buildPythonApplication {
     gguf
     jinja2
     jsonschema
+    # llmctl verify runs its host checks with pytest-testinfra
+    pytest
+    pytest-testinfra
     pyyaml
     requests
     rich
