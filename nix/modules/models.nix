@@ -6,26 +6,34 @@
 }:
 let
   cfg = config.services.local-llm;
-  hfModels = lib.filterAttrs (_: m: m.source != null && lib.hasPrefix "hf:" m.source) cfg.models;
-  fileModels = lib.filterAttrs (_: m: m.source != null && lib.hasPrefix "file:" m.source) cfg.models;
+  sourced = lib.filterAttrs (_: m: m.source != null) cfg.models;
   llmctl = lib.getExe cfg.package;
 
-  fetchHf =
-    name: m:
-    "${llmctl} download ${lib.escapeShellArg (lib.removePrefix "hf:" m.source)} --models-dir ${lib.escapeShellArg "${cfg.modelsDir}/${name}"}"
-    + lib.optionalString (cfg.huggingFace.tokenFile != null) " --token-file \"$CREDENTIALS_DIRECTORY/hf-token\"";
-
-  copyFile =
+  # A model is fetched into modelsDir/NAME once; the marker records from where, so an
+  # offline boot does not need the Hub and a changed source is fetched again.
+  fetch =
     name: m:
     let
-      target = "${cfg.modelsDir}/${name}";
-      from = lib.removePrefix "file:" m.source;
+      target = lib.escapeShellArg "${cfg.modelsDir}/${name}";
+      marker = "${target}/.local-llm-source";
+      fetchCommand =
+        if lib.hasPrefix "hf:" m.source then
+          "${llmctl} download ${lib.escapeShellArg (lib.removePrefix "hf:" m.source)} --models-dir ${target}"
+          + lib.optionalString (cfg.huggingFace.tokenFile != null) " --token-file \"$CREDENTIALS_DIRECTORY/hf-token\""
+        else
+          let
+            from = lib.removePrefix "file:" m.source;
+          in
+          # Copied under a dot name, then renamed: discovery never sees a partial file.
+          "cp --reflink=auto ${lib.escapeShellArg from} ${target}/.incoming.part"
+          + " && mv ${target}/.incoming.part ${target}/${lib.escapeShellArg (baseNameOf from)}";
     in
     ''
-      if ! compgen -G ${lib.escapeShellArg target}'/*.gguf' >/dev/null; then
-        install -d -m 0755 ${lib.escapeShellArg target}
-        cp --reflink=auto ${lib.escapeShellArg from} ${lib.escapeShellArg target}/.incoming.part
-        mv ${lib.escapeShellArg "${target}/.incoming.part"} ${lib.escapeShellArg "${target}/${baseNameOf from}"}
+      if [ "$(cat ${marker} 2>/dev/null)" != ${lib.escapeShellArg m.source} ] \
+        || [ -z "$(find ${target} -name '*.gguf' -not -path '*/.*' -print -quit 2>/dev/null)" ]; then
+        install -d -m 0755 ${target}
+        ${fetchCommand}
+        printf '%s\n' ${lib.escapeShellArg m.source} > ${marker}
       fi
     '';
 
@@ -120,7 +128,7 @@ in
     description = "Models this host serves, fetched at boot when they have a source.";
   };
 
-  config = lib.mkIf (cfg.enable && (hfModels != { } || fileModels != { })) {
+  config = lib.mkIf (cfg.enable && sourced != { }) {
     systemd.services.local-llm-models = {
       description = "Fetch the declared local-llm models";
       wantedBy = [ "multi-user.target" ];
@@ -130,7 +138,7 @@ in
         "local-llm-dataset.service"
       ];
       # Fetching is idempotent: present, verified files are not downloaded again.
-      script = lib.concatStringsSep "\n" (lib.mapAttrsToList fetchHf hfModels ++ lib.mapAttrsToList copyFile fileModels);
+      script = lib.concatStringsSep "\n" (lib.mapAttrsToList fetch sourced);
       serviceConfig = {
         Type = "oneshot";
         RemainAfterExit = true;

@@ -150,3 +150,35 @@ def test_assertions_fire_with_their_message(tmp_path, case):
     host.write_text(textwrap.dedent(f"{{ {body} }}"))
     summary = evaluate_host(host)
     assert any(message in failure for failure in summary["assertions"]), summary["assertions"]
+
+
+def test_declared_model_fetcher_copies_once_and_refetches_a_changed_source(tmp_path, tiny_models):
+    """The local-llm-models script, run for real with bash: a file: source is copied
+    under a dot name and renamed, a second run does nothing, a new source is fetched."""
+    import subprocess
+
+    models = tmp_path / "models"
+    first, second = tiny_models.chat, tiny_models.gemma3
+
+    def fetcher_script(source) -> str:
+        host = tmp_path / "host.nix"
+        host.write_text(
+            f'{{ services.local-llm = {{ enable = true; modelsDir = "{models}";'
+            f' models.tiny = {{ source = "file:{source}"; serve = "dedicated"; }}; }}; }}'
+        )
+        return evaluate_host(host)["units"]["local-llm-models"]["script"]
+
+    def run(script: str) -> None:
+        subprocess.run(["bash", "-euo", "pipefail", "-c", script], check=True)
+
+    script = fetcher_script(first)
+    run(script)
+    copied = models / "tiny" / first.name
+    assert copied.read_bytes() == first.read_bytes()
+    assert not list((models / "tiny").glob(".incoming*")), "no partial file left behind"
+    before = copied.stat().st_mtime_ns
+    run(script)
+    assert copied.stat().st_mtime_ns == before, "an unchanged source is not fetched again"
+
+    run(fetcher_script(second))
+    assert (models / "tiny" / second.name).read_bytes() == second.read_bytes()
