@@ -182,3 +182,47 @@ def test_declared_model_fetcher_copies_once_and_refetches_a_changed_source(tmp_p
 
     run(fetcher_script(second))
     assert (models / "tiny" / second.name).read_bytes() == second.read_bytes()
+
+
+def test_dedicated_unit_launcher_starts_the_real_llama_server(tmp_path, tiny_models):
+    """The chat unit's ExecStart script, as the module renders it, run with bash: it finds
+    the GGUF a source-only model was fetched to and starts the real llama-server."""
+    import json
+    import urllib.request
+
+    from testkit.processes import free_port, http_status, start_process
+    from testkit.tools import llama_server_bin
+
+    package = llama_server_bin().parent.parent  # a "package" whose bin/ holds llama-server
+    models = tmp_path / "models"
+    fetched = models / "tiny-chat" / "org" / "repo"
+    fetched.mkdir(parents=True)
+    (fetched / tiny_models.chat.name).write_bytes(tiny_models.chat.read_bytes())
+    port = free_port()
+    host = tmp_path / "host.nix"
+    host.write_text(
+        f'{{ services.local-llm = {{ enable = true; modelsDir = "{models}";'
+        f' llamaServer.package = {{ type = "derivation"; name = "llama-cpp"; outPath = "{package}"; }};'
+        " llamaServer.capabilities.loadMode = true; llamaServer.contextSize = 512;"
+        f" dedicated.chat.port = {port};"
+        ' models.tiny-chat = { source = "hf:org/repo:F16"; serve = "dedicated"; }; }; }'
+    )
+    script = evaluate_host(host)["units"]["local-llm-chat"]["serviceConfig"]["ExecStart"]
+    server = start_process(
+        "local-llm-chat",
+        ["bash", "-c", script],
+        tmp_path / "chat.log",
+        lambda: http_status(f"http://127.0.0.1:{port}/health") == 200,
+    )
+    try:
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/v1/chat/completions",
+            data=json.dumps({"messages": [{"role": "user", "content": "hi"}], "max_tokens": 2}).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=60) as response:
+            answer = json.loads(response.read())
+        assert answer["model"] == "tiny-chat", "the model is served under its declared name"
+        assert str(fetched / tiny_models.chat.name) in server.log()
+    finally:
+        server.stop()

@@ -69,6 +69,7 @@ else
       inherit (config.services.envoy) enable settings requireValidConfig;
     };
     llamaCpp = {
-      inherit (config.services.local-llm.llamaServer.package) name overrideArgs;
+      inherit (config.services.local-llm.llamaServer.package) name;
+      overrideArgs = config.services.local-llm.llamaServer.package.overrideArgs or null;
     };
   }
