@@ -102,3 +102,20 @@ def test_quants_are_matched_as_download_matches_them(hub, tiny_models):
     assert json.loads(result.stdout)["model"]["files"] == ["test-org/prefixed-GGUF/Q4_K_XL/tiny-UD-Q4_K_XL.gguf"]
     result = CliRunner().invoke(cli, ["plan", "test-org/prefixed-GGUF:Q4_K"])  # bounded: never Q4_K_M
     assert result.exit_code == 1 and "no GGUF file for quant Q4_K" in result.stderr
+
+
+def test_byte_split_pieces_are_read_as_one_file(hub):
+    data = hub.files["tiny-llama-Q8_0.gguf"].read_bytes()
+    cut = 1000  # inside the header: the reader's first read spans both pieces
+    pieces = {"tiny-llama-Q8_0.gguf.part1of2": data[:cut], "tiny-llama-Q8_0.gguf.part2of2": data[cut:]}
+    hub.add_repo("test-org/pieces-GGUF", pieces)
+    result = CliRunner().invoke(cli, ["plan", "test-org/pieces-GGUF:Q8_0", "--ctx", "2048", "--json"])
+    assert result.exit_code == 0, result.output
+    remote = json.loads(result.stdout)
+    ranged = [e for e in hub.log if e["server"] == "cdn" and e["file"] in pieces]
+    assert {e["file"] for e in ranged} == set(pieces) and all(e["range"] for e in ranged)
+    local = json.loads(
+        CliRunner().invoke(cli, ["plan", str(hub.files["tiny-llama-Q8_0.gguf"]), "--ctx", "2048", "--json"]).stdout
+    )
+    for key in ("weights_bytes", "kv_cache_bytes", "total_bytes", "gpu_layers"):
+        assert remote[key] == local[key]
