@@ -25,6 +25,7 @@ def _isolated_environment(monkeypatch, tmp_path):
     for name in ("LOCAL_LLM_STACK", "HF_TOKEN", "HF_ENDPOINT", "LLMCTL_DEBUG", "HUGGING_FACE_HUB_TOKEN"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf-home"))
+    monkeypatch.setenv("LLMCTL_CACHE_DIR", str(tmp_path / "llmctl-cache"))
 
 
 @pytest.fixture(scope="session")

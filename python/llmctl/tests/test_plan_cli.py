@@ -123,3 +123,23 @@ def test_ctx_table_goes_past_the_training_context_when_asked(runner, tiny_models
     data = run_json(runner, str(tiny_models.chat), "--ctx", "1048576", "--ctx-table", "--gpu-mem", "2")
     rows = {row["kv_type"]: row["largest_ctx"] for row in data["ctx_table"]}
     assert 4096 < rows["f16"] < rows["q8_0"] < rows["q4_0"] <= 1048576
+
+
+def test_model_ids_are_the_inventorys(runner, tiny_models, tmp_path):
+    """Colliding names get their sub-folder prefix, as `llmctl models` shows them."""
+    import shutil
+
+    models = tmp_path / "models"
+    for folder in ("a", "b"):
+        (models / folder).mkdir(parents=True)
+        shutil.copyfile(tiny_models.chat, models / folder / "tiny-llama-F16.gguf")
+    shutil.copyfile(tiny_models.split[0], models / tiny_models.split[0].name)  # shard 2 missing
+    listed = json.loads(runner.invoke(cli, ["models", "--models-dir", str(models), "--json"]).stdout)
+    ids = {model["id"] for model in listed["models"]}
+    assert {"a/tiny-llama-f16", "b/tiny-llama-f16"} <= ids
+    by_id = run_json(runner, "b/tiny-llama-f16", "--models-dir", str(models))
+    assert by_id["model"]["files"] == [str(models / "b" / "tiny-llama-F16.gguf")]
+    result = runner.invoke(cli, ["plan", "tiny-llama-f16", "--models-dir", str(models)])
+    assert result.exit_code == 1 and "no model with this ID" in result.stderr
+    result = runner.invoke(cli, ["plan", "tiny-split-f16", "--models-dir", str(models)])
+    assert result.exit_code == 1 and "incomplete split set, shard(s) 2 of 2 missing" in result.stderr

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 import pytest
 from click.testing import CliRunner
@@ -20,11 +21,12 @@ FILES = (
 
 
 @pytest.fixture
-def models(tmp_path):
+def models(tmp_path, tiny_models):
+    """Real GGUF headers: rm finds models through the inventory, as `llmctl models` lists them."""
     for name in FILES:
         path = tmp_path / "models" / name
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(b"GGUF" + name.encode())
+        shutil.copyfile(tiny_models.chat, path)
     return tmp_path / "models"
 
 
@@ -65,4 +67,22 @@ def test_rm_of_an_unknown_model_suggests_close_ids(models):
     result = _rm(models, "repo-q4_k", "--yes")
     assert result.exit_code == 1
     assert "no model 'repo-q4_k'" in result.stderr and "repo-q4_k_m" in result.stderr
+    assert _left(models) == sorted(FILES)
+
+
+def test_rm_finds_colliding_ids_as_the_inventory_names_them(models, tiny_models):
+    twin = models / "mirror" / "Text-GGUF" / "Text-Q4_K_M.gguf"
+    twin.parent.mkdir(parents=True)
+    shutil.copyfile(tiny_models.chat, twin)
+    assert _rm(models, "text-q4_k_m", "--yes").exit_code == 1  # ambiguous now: no bare ID
+    result = _rm(models, "mirror/text-gguf/text-q4_k_m", "--yes", "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["removed"] == [str(twin)]
+    assert "other/Text-GGUF/Text-Q4_K_M.gguf" in _left(models)
+
+
+def test_rm_names_an_unreadable_file_instead_of_guessing(models):
+    (models / "other/Text-GGUF/Text-Q4_K_M.gguf").write_bytes(b"GGUF broken")
+    result = _rm(models, "text-q4_k_m", "--yes")
+    assert result.exit_code == 1 and "listed as invalid" in result.stderr
     assert _left(models) == sorted(FILES)

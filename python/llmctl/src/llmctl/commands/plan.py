@@ -75,10 +75,11 @@ def plan(
 ):
     """Plan memory for MODEL: weights, KV cache, compute; fits, hybrid or not.
 
-    MODEL is a GGUF file (a split set from any shard), a model ID from the
-    models folder, or ORG/REPO[:QUANT] on the Hugging Face Hub, where only the
-    GGUF headers are read with HTTP Range requests. A repository without a
-    quant gets one row per quant. See docs/plan.md for the formulas.
+    MODEL is a GGUF file (a split set from any shard), a model ID as `llmctl
+    models` lists it, or ORG/REPO[:QUANT] on the Hugging Face Hub, where only the
+    GGUF headers are read with HTTP Range requests (QUANT is matched as `llmctl
+    download` matches it). A repository without a quant gets one row per quant.
+    See docs/plan.md for the formulas.
 
     \b
     Examples:

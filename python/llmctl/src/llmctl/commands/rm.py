@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import difflib
 from pathlib import Path
+from typing import NoReturn
 
 import click
 
-from llmctl.app import run_context, stack_option
+from llmctl.app import stack_option
 from llmctl.core.download_progress import format_size
 from llmctl.errors import LlmctlError
 from llmctl.output import emit_json, info, json_option
@@ -30,17 +31,16 @@ def rm(model: str, yes: bool, models_dir: str | None, json_: bool) -> None:
       llmctl rm meta-llama-3.1-8b-instruct-q4_k_m
       llmctl rm gemma-3-4b-it-q4_k_m --yes --json
     """
-    from llmctl.core import local_models
+    from llmctl.commands.models import scan_models
+    from llmctl.core.local_models import orphaned_projectors
 
-    folder = Path(models_dir) if models_dir else run_context().stack(required=False).models_dir
-    files = local_models.model_files(folder, model)
-    if not files:
-        close = difflib.get_close_matches(model.lower(), local_models.model_ids(folder), n=3, cutoff=0.5)
-        raise LlmctlError(
-            f"no model {model!r} in {folder}",
-            hint=f"did you mean {', '.join(close)}?" if close else "list the models folder to see the model IDs",
-        )
-    projectors = local_models.orphaned_projectors(folder, files)
+    inventory = scan_models(models_dir, no_cache=False)
+    found = inventory.find(model)
+    if found is None:
+        _not_found(inventory, model)
+    folder = inventory.root
+    files = list(found.paths)
+    projectors = orphaned_projectors(inventory, files)
     doomed = files + projectors
     size = sum(p.stat().st_size for p in doomed)
     if not yes:
@@ -55,6 +55,22 @@ def rm(model: str, yes: bool, models_dir: str | None, json_: bool) -> None:
         emit_json({"model": model, "removed": [str(p) for p in doomed], "bytes": size})
     else:
         info(f"removed {len(doomed)} file(s), {format_size(size)}")
+
+
+def _not_found(inventory, model: str) -> NoReturn:
+    from llmctl.core.model_ids import model_id_for
+
+    unreadable = [item.path for item in inventory.invalid if model_id_for(item.path) == model.lower()]
+    if unreadable:
+        raise LlmctlError(
+            f"{model!r} is not a readable model: {unreadable[0]} is listed as invalid by `llmctl models`",
+            hint="delete the file by hand if you do not want it",
+        )
+    close = difflib.get_close_matches(model.lower(), [m.id for m in inventory.models], n=3, cutoff=0.5)
+    raise LlmctlError(
+        f"no model {model!r} in {inventory.root}",
+        hint=f"did you mean {', '.join(close)}?" if close else "`llmctl models` lists the model IDs",
+    )
 
 
 def _prune_empty(folder: Path, models_dir: Path) -> None:

@@ -125,6 +125,11 @@ class Inventory:
     def usable(self) -> list[Model]:
         return [model for model in self.models if model.usable]
 
+    def find(self, model_id: str) -> Model | None:
+        """The model with this ID (as `llmctl models` shows it; case does not matter)."""
+        wanted = model_id.lower()
+        return next((model for model in self.models if model.id.lower() == wanted), None)
+
     def to_json(self) -> dict[str, Any]:
         return {
             "models_dir": str(self.root),

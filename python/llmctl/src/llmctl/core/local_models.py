@@ -1,50 +1,27 @@
-"""The GGUF files of a models folder as `llmctl rm` sees them (dot-folders and partial files skipped)."""
+"""What `llmctl rm` removes: a model of the inventory and the projectors it leaves unused."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-from llmctl.core.model_ids import model_id_for
-from llmctl.core.repo_files import is_projector
+from llmctl.core.inventory import Inventory
 
 
-def gguf_files(models_dir: Path, under: Path | None = None) -> list[Path]:
-    """Every `.gguf` below `under` (default: the models folder), skipping dot-folders."""
-    found = []
-    for folder, subfolders, names in os.walk(under or models_dir):
-        subfolders[:] = sorted(d for d in subfolders if not d.startswith("."))
-        found += [Path(folder) / n for n in sorted(names) if n.lower().endswith(".gguf") and not n.startswith(".")]
-    return found
-
-
-def model_files(models_dir: Path, model_id: str) -> list[Path]:
-    """The files of model `model_id`: the file, or every shard of a split set."""
-    wanted = model_id.lower()
-    return [p for p in gguf_files(models_dir) if not is_projector(p.name) and model_id_for(p) == wanted]
-
-
-def model_ids(models_dir: Path) -> list[str]:
-    return sorted({model_id_for(p) for p in gguf_files(models_dir) if not is_projector(p.name)})
-
-
-def orphaned_projectors(models_dir: Path, removed: list[Path]) -> list[Path]:
+def orphaned_projectors(inventory: Inventory, removed: list[Path]) -> list[Path]:
     """Projectors next to (or above) the removed files that no remaining model uses.
 
     A projector serves the models in its folder and below, as the Hub's repositories
     lay them out (bartowski keeps split quants in subfolders, the mmproj at the root).
     """
     gone = set(removed)
-    folders = {p.parent for p in removed}
-    candidates = set()
-    for folder in folders:
-        for ancestor in (folder, *folder.parents):
-            if ancestor == models_dir.parent or not ancestor.is_relative_to(models_dir):
-                break
-            candidates |= {p for p in ancestor.glob("*.gguf") if is_projector(p.name)}
+    folders = {path.parent for path in removed}
+    # An unreadable model file still counts as a user: keep its projector rather than guess.
+    users = [path for model in inventory.models for path in model.paths] + [item.path for item in inventory.invalid]
+    remaining = [path for path in users if path not in gone]
     orphaned = []
-    for projector in sorted(candidates):
-        users = [p for p in gguf_files(models_dir, projector.parent) if not is_projector(p.name) and p not in gone]
-        if not users:
-            orphaned.append(projector)
-    return orphaned
+    for projector in inventory.projectors:
+        folder = projector.path.parent
+        serves_removed = any(f == folder or f.is_relative_to(folder) for f in folders)
+        if serves_removed and not any(path.is_relative_to(folder) for path in remaining):
+            orphaned.append(projector.path)
+    return sorted(orphaned)
