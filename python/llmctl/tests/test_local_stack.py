@@ -15,6 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from llmctl.cli import cli
+from llmctl.stack import parse_stack
 from testkit.local_stack import MODEL_NAMES, local_stack
 from testkit.processes import ProcessStartError, free_port
 
@@ -34,6 +35,26 @@ def verify(spec_path, *args: str) -> subprocess.CompletedProcess:
     """In a subprocess: verify runs pytest itself, which must not share this pytest."""
     argv = [sys.executable, "-m", "llmctl", "--stack", str(spec_path), "verify", *args]
     return subprocess.run(argv, capture_output=True, text=True, timeout=300)
+
+
+def test_the_stack_json_is_lib_stack_json_with_the_host_files(stack):
+    """What the harness writes is nix/lib's stackJson (endpoints and units of the replayed
+    services included) plus the secret files and generated configs a host adds."""
+    spec = parse_stack(stack.stack_json)
+    assert {name: endpoint.unit for name, endpoint in spec.endpoints.items()} == {
+        "chat": "local-llm-chat.service",
+        "embedding": "local-llm-embedding.service",
+        "rerank": "local-llm-rerank.service",
+        "llamaSwap": "llama-swap.service",
+        "ollama": "ollama.service",
+        "webui": "open-webui.service",
+        "gateway": None,
+        "gatewayAdmin": None,
+        "gatewayMetrics": None,
+    }
+    assert [Path(path).name for path in spec.generated_configs] == ["envoy.json"]
+    assert json.loads(Path(spec.generated_configs[0]).read_text()) == stack.envoy_config
+    assert [Path(path).name for path in spec.secret_files] == ["webui-secret-key"]
 
 
 def test_status_of_the_whole_stack(stack):
