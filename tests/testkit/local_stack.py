@@ -206,6 +206,10 @@ def local_stack(
         if work_dir is None:
             work_dir = Path(cleanup.enter_context(tempfile.TemporaryDirectory(prefix="local-llm-stack-")))
         models = models or write_models(work_dir / "models")
+        # Replays first: bound, their ports cannot be handed out again by free_port.
+        replays = start_services() if with_services else {}
+        for replay in replays.values():
+            cleanup.callback(replay.stop)
         ports = {name: free_port() for name in (*ROLES, "gateway", "admin", "metrics")}
         # Extra chat servers: same generated argv, another port.
         stand_ins = {
@@ -213,9 +217,10 @@ def local_stack(
             for name, wanted in (("chat-fallback", with_fallback), ("llamaSwap", with_llama_swap))
             if wanted
         }
-        replays = start_services(f"http://127.0.0.1:{ports['chat']}") if with_services else {}
-        for replay in replays.values():
-            cleanup.callback(replay.stop)
+        if replays:
+            # llama-swap's /running names the chat server, as when it proxies to it.
+            running = [{"model": MODEL_NAMES["chat"], "proxy": f"http://127.0.0.1:{ports['chat']}"}]
+            replays["llamaSwap"].routes = llama_swap_routes(running=running)
         secret_files = []
         key_file = None
         if api_key is not None:
@@ -273,12 +278,11 @@ def local_stack(
         yield stack
 
 
-def start_services(chat_url: str) -> dict[str, ReplayServer]:
+def start_services() -> dict[str, ReplayServer]:
     """Replay servers for the services that cannot run here, by endpoint name."""
-    running = [{"model": MODEL_NAMES["chat"], "proxy": chat_url}]
     return {
         "ollama": start_replay("ollama", ollama_routes()),
-        "llamaSwap": start_replay("llama-swap", llama_swap_routes(running=running)),
+        "llamaSwap": start_replay("llama-swap", llama_swap_routes()),
         "webui": start_replay("webui", webui_routes()),
     }
 
