@@ -8,8 +8,8 @@ reranker models served by dedicated llama-servers behind the Envoy gateway.
 The stack spec is evaluated by nix-instantiate: `lib.envoyConfig` gives the Envoy
 bootstrap (written to generated/envoy.json), `lib.dedicatedServerArgv` each
 llama-server's argv, `lib.stackJson` the stack.json llmctl reads (written to
-`stack.stack_file`, plus the host facts the modules add: `secrets` and
-`generatedConfigs`). `with_services=True` adds replay servers for Ollama, llama-swap
+`stack.stack_file`, plus `secrets` and `generatedConfigs`, which nix/lib does not
+produce). `with_services=True` adds replay servers for Ollama, llama-swap
 and Open WebUI, which cannot run here. Used by `./dev demo` (testkit.demo), the
 integration tests, the `llmctl status`/`verify` tests, bench/gateway_latency.py and
 bench/status_speed.py.
@@ -246,7 +246,8 @@ def local_stack(
         envoy_file = work_dir / "generated" / "envoy.json"
         envoy_file.parent.mkdir(exist_ok=True)
         envoy_file.write_text(json.dumps(generated["envoy"], indent=2))
-        # What the NixOS modules add to lib.stackJson on a host.
+        # Host facts lib.stackJson does not produce (nothing in nix/ does yet); verify's
+        # secret check needs them.
         generated["stack"]["secrets"] = {"files": [str(path) for path in secret_files]}
         generated["stack"]["generatedConfigs"] = [str(envoy_file)]
         stack_file = work_dir / "stack.json"
