@@ -6,14 +6,20 @@ reranker models served by dedicated llama-servers behind the Envoy gateway.
         stack.endpoints["embedding"]     # direct URL of a backend
 
 The stack spec is evaluated by nix-instantiate: `lib.envoyConfig` gives the Envoy
-bootstrap, `lib.dedicatedServerArgv` each llama-server's argv, `lib.stackJson` the
-stack.json llmctl reads (written to `stack.stack_file`). Used by `./dev demo`
-(testkit.demo), the integration tests and bench/gateway_latency.py.
+bootstrap (written to generated/envoy.json), `lib.dedicatedServerArgv` each
+llama-server's argv, `lib.stackJson` the stack.json llmctl reads (written to
+`stack.stack_file`, plus `secrets` and `generatedConfigs`, which nix/lib does not
+produce). `with_services=True` adds replay servers for Ollama, llama-swap
+and Open WebUI, which cannot run here. Used by `./dev demo` (testkit.demo), the
+integration tests, the `llmctl status`/`verify` tests, bench/gateway_latency.py and
+bench/status_speed.py.
 """
 
 from __future__ import annotations
 
+import copy
 import json
+import secrets
 import tempfile
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -26,6 +32,7 @@ from testkit.envoy import start_envoy
 from testkit.llama_server import start_llama_server_argv
 from testkit.nixeval import nix_eval
 from testkit.processes import ManagedProcess, free_port
+from testkit.replay_servers import ReplayServer, llama_swap_routes, ollama_routes, start_replay, webui_routes
 from testkit.tools import llama_server_bin
 
 ROLES = ("chat", "embedding", "rerank")
@@ -51,6 +58,8 @@ class LocalStack:
     servers: dict[str, ManagedProcess] = field(default_factory=dict)
     argvs: dict[str, list[str]] = field(default_factory=dict)
     envoy: ManagedProcess | None = None
+    # Replay servers by endpoint name: ollama, llamaSwap, webui (with_services).
+    replays: dict[str, ReplayServer] = field(default_factory=dict)
 
     @property
     def gateway_url(self) -> str:
@@ -86,6 +95,16 @@ class LocalStack:
                     counts[by_port[port]] = int(parts[3])
         return counts
 
+    def stack_json_copy(self) -> dict[str, Any]:
+        """A copy of stack.json to break in a test without touching the running stack."""
+        return copy.deepcopy(self.stack_json)
+
+    def write_stack_json(self, document: dict[str, Any], name: str) -> Path:
+        """Write a (changed) stack.json next to the real one; returns its path."""
+        path = self.work_dir / name
+        path.write_text(json.dumps(document, indent=2))
+        return path
+
     def stop(self) -> None:
         if self.envoy is not None:
             self.envoy.stop()
@@ -96,6 +115,7 @@ class LocalStack:
 def write_models(root: Path) -> dict[str, Path]:
     """The three tiny models the stack serves, written into `root`."""
     root.mkdir(parents=True, exist_ok=True)
+    root.chmod(0o755)  # what `llmctl verify` expects of a models folder by default
     return {
         "chat": tiny_models.write_llama(root / "tiny-chat-F16.gguf")[0],
         "embedding": tiny_models.write_bert(root / "tiny-embedding-F16.gguf"),
@@ -111,6 +131,8 @@ def local_spec(
     api_key_file: Path | None = None,
     fallback_port: int | None = None,
     llama_swap_port: int | None = None,
+    ollama_port: int | None = None,
+    webui_port: int | None = None,
     health_interval: str = "1s",
 ) -> dict[str, Any]:
     """The stack spec (nix/lib input) of the local stack."""
@@ -137,6 +159,8 @@ def local_spec(
         },
         "dedicated": dedicated,
         "llamaSwap": {"enable": llama_swap_port is not None, "port": llama_swap_port or 8090},
+        "ollama": {"enable": ollama_port is not None, "port": ollama_port or 11434},
+        "webui": {"enable": webui_port is not None, "port": webui_port or 3001},
         "gateway": {
             "enable": True,
             "port": ports["gateway"],
@@ -163,6 +187,7 @@ def local_stack(
     api_key: str | None = None,
     with_fallback: bool = False,
     with_llama_swap: bool = False,
+    with_services: bool = False,
 ) -> Iterator[LocalStack]:
     """Start the local stack and stop everything on exit.
 
@@ -171,11 +196,20 @@ def local_stack(
     config only names). `with_fallback`: a second chat server (`chat-fallback`), the
     chat endpoint's fallback. `with_llama_swap`: a third chat server standing in for
     llama-swap (`llamaSwap`), where unknown models and /v1/models go.
+    `with_services`: replay servers for Ollama, llama-swap (its /running lists the chat
+    server) and Open WebUI, declared in the spec like real ones (the gateway routes to
+    Ollama and llama-swap), and an Open WebUI secret key file named in `secrets`.
     """
+    if with_services and with_llama_swap:
+        raise ValueError("with_services brings its own llama-swap; with_llama_swap starts another")
     with ExitStack() as cleanup:
         if work_dir is None:
             work_dir = Path(cleanup.enter_context(tempfile.TemporaryDirectory(prefix="local-llm-stack-")))
         models = models or write_models(work_dir / "models")
+        # Replays first: bound, their ports cannot be handed out again by free_port.
+        replays = start_services() if with_services else {}
+        for replay in replays.values():
+            cleanup.callback(replay.stop)
         ports = {name: free_port() for name in (*ROLES, "gateway", "admin", "metrics")}
         # Extra chat servers: same generated argv, another port.
         stand_ins = {
@@ -183,17 +217,25 @@ def local_stack(
             for name, wanted in (("chat-fallback", with_fallback), ("llamaSwap", with_llama_swap))
             if wanted
         }
+        if replays:
+            # llama-swap's /running names the chat server, as when it proxies to it.
+            running = [{"model": MODEL_NAMES["chat"], "proxy": f"http://127.0.0.1:{ports['chat']}"}]
+            replays["llamaSwap"].routes = llama_swap_routes(running=running)
+        secret_files = []
         key_file = None
         if api_key is not None:
-            key_file = work_dir / "api-keys"
-            key_file.write_text(f"# gateway API keys, one per line\n{api_key}\n")
-            key_file.chmod(0o600)
+            key_file = write_secret(work_dir / "api-keys", f"# gateway API keys, one per line\n{api_key}\n")
+            secret_files.append(key_file)
+        if with_services:
+            secret_files.append(write_secret(work_dir / "webui-secret-key", secrets.token_hex(16) + "\n"))
         spec = local_spec(
             models,
             ports,
             api_key_file=key_file,
             fallback_port=stand_ins.get("chat-fallback"),
-            llama_swap_port=stand_ins.get("llamaSwap"),
+            llama_swap_port=replays["llamaSwap"].port if replays else stand_ins.get("llamaSwap"),
+            ollama_port=replays["ollama"].port if replays else None,
+            webui_port=replays["webui"].port if replays else None,
         )
         generated = nix_eval(
             "{ envoy = lib.envoyConfig spec; stack = lib.stackJson spec;"
@@ -201,6 +243,13 @@ def local_stack(
             ' [ "chat" "embedding" "rerank" ]); }',
             spec=spec,
         )
+        envoy_file = work_dir / "generated" / "envoy.json"
+        envoy_file.parent.mkdir(exist_ok=True)
+        envoy_file.write_text(json.dumps(generated["envoy"], indent=2))
+        # Host facts lib.stackJson does not produce (nothing in nix/ does yet); verify's
+        # secret check needs them.
+        generated["stack"]["secrets"] = {"files": [str(path) for path in secret_files]}
+        generated["stack"]["generatedConfigs"] = [str(envoy_file)]
         stack_file = work_dir / "stack.json"
         stack_file.write_text(json.dumps(generated["stack"], indent=2))
         stack = LocalStack(
@@ -215,6 +264,7 @@ def local_stack(
             endpoints={role: f"http://127.0.0.1:{ports[role]}" for role in ROLES},
             api_key=api_key,
             argvs=dict(generated["argv"]),
+            replays=replays,
         )
         cleanup.callback(stack.stop)
         for name, port in stand_ins.items():
@@ -222,7 +272,23 @@ def local_stack(
             at = argv.index("--port") + 1
             stack.argvs[name] = [*argv[:at], str(port), *argv[at + 1 :]]
             stack.endpoints[name] = f"http://127.0.0.1:{port}"
+        stack.endpoints.update({name: replay.url for name, replay in replays.items()})
         for name in stack.argvs:
             stack.start_server(name)
         stack.envoy = start_envoy(stack.envoy_config, admin_port=ports["admin"], work_dir=work_dir)
         yield stack
+
+
+def start_services() -> dict[str, ReplayServer]:
+    """Replay servers for the services that cannot run here, by endpoint name."""
+    return {
+        "ollama": start_replay("ollama", ollama_routes()),
+        "llamaSwap": start_replay("llama-swap", llama_swap_routes()),
+        "webui": start_replay("webui", webui_routes()),
+    }
+
+
+def write_secret(path: Path, content: str) -> Path:
+    path.write_text(content)
+    path.chmod(0o600)
+    return path
