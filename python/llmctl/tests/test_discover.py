@@ -16,7 +16,7 @@ from click.testing import CliRunner
 
 from llmctl.cli import cli
 from llmctl.core.inventory import scan
-from llmctl.core.swap_cmd import probe_capabilities
+from llmctl.core.server_flags import probe_capabilities
 from llmctl.core.swap_config import build_swap_config
 from llmctl.stack import parse_stack
 from testkit.llama_swap_cmd import cmd_to_argv
