@@ -12,12 +12,13 @@ let
   substitute = value: map (arg: if arg == "{}" then helpers.showValue value else arg);
 
   optionArgs =
-    capabilities: options: option:
+    capabilities: role: options: option:
     let
       value = options.${option.name} or null;
       supported = !(option ? capability) || capabilities.${option.capability};
+      forRole = !(option ? roles) || builtins.elem role option.roles;
     in
-    if !present value then
+    if !present value || !forRole then
       [ ]
     else if supported then
       substitute value option.args
@@ -28,7 +29,7 @@ in
   inherit defaultCapabilities;
   flagTable = table;
 
-  # argv = [ binary ... ]. `options`: model (path), host, port, alias (list), contextSize,
+  # argv = [ binary ... ]. `options`: model (path), host, port, alias (list), mmproj (chat only), contextSize,
   # gpuLayers, parallel, flashAttention ("on"|"off"|"auto"), noMmap (bool); `role`: chat,
   # embedding or rerank; `capabilities` default to the pinned nixpkgs' llama.cpp.
   llamaServerArgv =
@@ -46,7 +47,7 @@ in
       throw "local-llm: unknown llama-server role '${role}' (chat, embedding, rerank)"
     else
       [ binary ]
-      ++ helpers.concatMap (optionArgs caps options) table.options
+      ++ helpers.concatMap (optionArgs caps role options) table.options
       ++ table.roles.${role}
       ++ extraArgs;
 }

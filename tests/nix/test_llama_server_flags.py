@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from llmctl.core import server_flags
+from llmctl.core import server_flags, swap_cmd
 from testkit.llama_server import start_llama_server_argv
 from testkit.nixeval import NIX_LIB, REPO, nix_eval
 from testkit.processes import free_port
@@ -38,6 +38,7 @@ def cases():
         {"model": "/m/a.gguf", "gpuLayers": 999, "parallel": 2, "flashAttention": "on", "noMmap": True},
         {"model": "/m/a.gguf", "gpuLayers": "auto", "flashAttention": "off", "noMmap": False, "contextSize": None},
         {"model": "/m/a.gguf", "flashAttention": "auto"},
+        {"model": "/m/a b.gguf", "mmproj": "/m/mmproj-a.gguf", "port": "${PORT}", "noMmap": True},
     ]
     capability_sets = [None, OLD, NEW, {"loadMode": True, "flashAttnValue": False}]
     for (i, opts), caps, role in itertools.product(
@@ -66,6 +67,9 @@ def test_nix_and_python_build_the_same_argv():
     ]
     assert from_nix == from_python
     assert len({tuple(argv) for argv in from_nix}) > 20  # the cases really differ
+    with_projector = [argv for argv in from_nix if "/m/mmproj-a.gguf" in argv]
+    assert len(with_projector) == 4, "--mmproj is passed for the chat role only"
+    assert all(argv[argv.index("/m/mmproj-a.gguf") - 1] == "--mmproj" for argv in with_projector)
 
 
 def test_old_and_new_flag_sets():
@@ -129,3 +133,32 @@ def test_real_llama_server_accepts_the_new_flag_set(tiny_models, tmp_path):
 def test_probe_of_a_missing_binary_is_a_clear_error(tmp_path):
     with pytest.raises(server_flags.LlmctlError, match="cannot run"):
         server_flags.probe_capabilities(str(tmp_path / "nope"))
+
+
+@pytest.mark.parametrize("capabilities", [OLD, NEW])
+@pytest.mark.parametrize("role", ["chat", "embedding", "rerank"])
+def test_discovery_commands_are_the_nix_argv(role, capabilities):
+    """llmctl discover's llama-swap cmd is what nix/lib builds from the same options."""
+    settings = {
+        "context_size": 4096,
+        "gpu_layers": 99,
+        "flash_attention": "on",
+        "parallel": 2,
+        "unified_memory": True,
+        "mmproj": "/m/mmproj.gguf",
+        "extra_args": ["--threads", "2"],
+    }
+    discovered = swap_cmd.server_argv("/bin/llama-server", "/m/a.gguf", role, settings, capabilities)
+    from_nix = nix_eval(
+        "lib.llamaServerArgv args",
+        args={
+            "binary": "/bin/llama-server",
+            "role": role,
+            "options": swap_cmd.table_options("/m/a.gguf", settings),
+            "extraArgs": ["--threads", "2"],
+            "capabilities": capabilities,
+        },
+    )
+    assert discovered == from_nix
+    assert ("--load-mode" in discovered) == capabilities["loadMode"]
+    assert ("--mmproj" in discovered) == (role == "chat")

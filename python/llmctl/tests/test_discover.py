@@ -16,7 +16,7 @@ from click.testing import CliRunner
 
 from llmctl.cli import cli
 from llmctl.core.inventory import scan
-from llmctl.core.swap_cmd import probe_capabilities
+from llmctl.core.server_flags import probe_capabilities
 from llmctl.core.swap_config import build_swap_config
 from llmctl.stack import parse_stack
 from testkit.llama_swap_cmd import cmd_to_argv
@@ -348,3 +348,79 @@ def test_models_json_lists_models_and_invalid_files(every_kind, tmp_path):
     human = CliRunner().invoke(cli, ["models", "--models-dir", str(every_kind)])
     assert human.exit_code == 0 and "tiny-rerank-f16" in human.stdout and "invalid:" in human.stderr
     assert (Path(os.environ["LLMCTL_CACHE_DIR"]) / "gguf-summaries.json").is_file()
+
+
+def test_cli_with_a_binary_of_another_host_uses_the_table_defaults(every_kind, tmp_path):
+    stack = tmp_path / "stack.json"
+    binary = "/nix/store/0abc-llama-cpp-6500/bin/llama-server"
+    document = {
+        "version": 1,
+        "modelsDir": str(every_kind),
+        "gpu": {"unifiedMemory": True},
+        "llamaServer": {"binary": binary, "flashAttention": "on"},
+    }
+    stack.write_text(json.dumps(document))
+    result = CliRunner().invoke(cli, ["--stack", str(stack), "discover", "--output", "-"])
+    assert result.exit_code == 0, result.stderr
+    assert f"{binary} cannot be run here" in result.stderr
+    argv = cmd_to_argv(yaml.safe_load(result.stdout)["models"]["tiny-llama-f16"]["cmd"], 1)
+    # nixos-26.05's llama.cpp: valued -fa, --no-mmap (no --load-mode yet).
+    assert argv[0] == binary and argv[-3:] == ["-fa", "on", "--no-mmap"]
+
+
+def shape_of(path: Path):
+    from llmctl.core.gguf_reader import read_gguf
+    from llmctl.core.plan_model import model_shape
+
+    return model_shape([read_gguf(path, tensors=True)])
+
+
+@pytest.mark.slow
+def test_auto_size_sets_context_layers_and_swap_groups_from_the_plan(tmp_path, tiny_models):
+    from llmctl.core.fleet import plan_fleet
+    from llmctl.core.gpu_profiles import budget_profile
+    from llmctl.core.planner import Budget, PlanRequest
+
+    root = tmp_path / "models"
+    for model in (tiny_models.chat, tiny_models.gemma3, tiny_models.embedding, tiny_models.reranker):
+        place(root, model)
+    spec = spec_for(
+        root,
+        # 1 GiB left after the free margin: the embedding and reranker servers fit together,
+        # the chat model fits alone (each server also carries 512 MiB of runtime overhead).
+        gpu={"backend": "vulkan", "memoryGiB": 2.015},
+        llamaServer={"autoSize": True},
+        models={"tiny-gemma3-f16": {"contextSize": 1024, "group": "mine"}},
+    )
+    document = generate(root, spec, 250)
+    validate(document)
+    models = document["models"]
+    shapes = {model_id: shape_of(Path(cmd_to_argv(models[model_id]["cmd"], 1)[2])) for model_id in models}
+    expected = plan_fleet(shapes, Budget.from_profile(*budget_profile(None, None, spec.gpu)), PlanRequest())
+    for model_id, entry in models.items():
+        argv = cmd_to_argv(entry["cmd"], 1)
+        planned = expected.sizing[model_id]
+        context = 1024 if model_id == "tiny-gemma3-f16" else planned.ctx  # declared settings win
+        assert (argv[argv.index("-c") + 1], argv[argv.index("-ngl") + 1]) == (str(context), str(planned.gpu_layers))
+    assert expected.sizing["tiny-llama-f16"].gpu_layers > 0
+    groups = document["groups"]
+    assert groups.pop("mine") == {"members": ["tiny-gemma3-f16"]}, "a declared group wins over the plan"
+    assert sorted(group["members"] for group in groups.values()) == [
+        ["tiny-embed-f16", "tiny-rerank-f16"],
+        ["tiny-llama-f16"],
+    ]
+    assert all(group["swap"] is False and group["exclusive"] is True for group in groups.values())
+
+    server, argv, url = run_entry(models["tiny-llama-f16"]["cmd"], tmp_path / "logs")
+    try:
+        assert argv[argv.index("-c") + 1] == str(expected.sizing["tiny-llama-f16"].ctx)
+        ask_role(url, "chat")
+    finally:
+        server.stop()
+
+
+def test_without_auto_size_nothing_is_planned(every_kind):
+    spec = spec_for(every_kind, gpu={"backend": "vulkan", "memoryGiB": 2.015})
+    document = generate(every_kind, spec)
+    assert "groups" not in document
+    assert all("-ngl" not in cmd_to_argv(entry["cmd"], 1) for entry in document["models"].values())

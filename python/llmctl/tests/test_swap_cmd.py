@@ -6,20 +6,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from llmctl.core.swap_cmd import (
-    ServerCapabilities,
-    capabilities_from_help,
-    join_cmd,
-    llama_server_flags,
-    probe_capabilities,
-    quote_arg,
-)
+from llmctl.core.server_flags import capabilities_from_help, default_capabilities, probe
+from llmctl.core.swap_cmd import join_cmd, quote_arg, server_argv
 from llmctl.errors import LlmctlError
 from testkit.llama_swap_cmd import LlamaSwapCmdError, cmd_to_argv, posix_split, sanitize_command
 from testkit.tools import llama_server_bin
 
-NEW = ServerCapabilities(load_mode=True, no_mmap=False, probed=True)
-OLD = ServerCapabilities()
+NEW = {"loadMode": True, "flashAttnValue": True}
+OLD = {"loadMode": False, "flashAttnValue": False}
 
 # Cases from golib's own shlex_test.go (TestPosix): the port must agree with them.
 GOLIB_POSIX_CASES = [
@@ -98,15 +92,17 @@ def test_an_unquoted_macro_would_be_rejected_by_llama_swap():
     [
         ("chat", {}, NEW, []),
         ("embedding", {}, NEW, ["--embedding"]),
-        ("rerank", {}, NEW, ["--rerank"]),
+        ("rerank", {}, NEW, ["--reranking"]),
         ("chat", {"mmproj": "/m/mmproj.gguf"}, NEW, ["--mmproj", "/m/mmproj.gguf"]),
         ("embedding", {"mmproj": "/m/mmproj.gguf"}, NEW, ["--embedding"]),
         (
             "chat",
             {"context_size": 8192, "gpu_layers": 99, "flash_attention": "on", "parallel": 2},
             NEW,
-            ["-c", "8192", "-ngl", "99", "-fa", "on", "-np", "2"],
+            ["-c", "8192", "-ngl", "99", "-np", "2", "-fa", "on"],
         ),
+        ("chat", {"flash_attention": "on", "parallel": 2}, OLD, ["-np", "2", "-fa"]),
+        ("chat", {"flash_attention": "off"}, OLD, []),
         ("chat", {"unified_memory": True}, NEW, ["--load-mode", "none"]),
         ("chat", {"unified_memory": True}, OLD, ["--no-mmap"]),
         ("chat", {"unified_memory": True, "no_mmap": False}, OLD, []),
@@ -114,20 +110,32 @@ def test_an_unquoted_macro_would_be_rejected_by_llama_swap():
     ],
 )
 def test_flags_for_role_and_host(role, settings, caps, expected):
-    assert llama_server_flags(role, settings, caps) == expected
+    argv = server_argv("bin", "/m.gguf", role, settings, caps)
+    assert argv[:5] == ["bin", "-m", "/m.gguf", "--port", "${PORT}"]
+    assert argv[5:] == expected
+
+
+def test_extra_arguments_come_last():
+    argv = server_argv("bin", "/m.gguf", "embedding", {"context_size": 8, "extra_args": ["--threads", 2]}, NEW)
+    assert argv[5:] == ["-c", "8", "--embedding", "--threads", "2"]
 
 
 def test_probe_reads_the_real_binary():
-    caps = probe_capabilities(str(llama_server_bin()))
+    found = probe(str(llama_server_bin()))
     # The llama.cpp build here has --load-mode and rejects --no-mmap.
-    assert caps == NEW
+    assert (found.capabilities, found.problem) == (NEW, None)
+    assert probe(str(llama_server_bin())) is found, "--help is asked once per binary"
 
 
-def test_probe_of_an_absent_binary_gives_the_older_flag_set(tmp_path):
-    assert probe_capabilities(str(tmp_path / "nix/store/abc-llama-cpp/bin/llama-server")) == OLD
-    assert probe_capabilities("/bin/false") == OLD
+def test_probe_of_a_binary_that_cannot_run_here_gives_the_table_defaults(tmp_path):
+    for binary in (str(tmp_path / "nix/store/abc-llama-cpp/bin/llama-server"), "/bin/false"):
+        found = probe(binary)
+        assert found.capabilities == default_capabilities() == {"loadMode": False, "flashAttnValue": True}
+        assert found.problem
 
 
 def test_capabilities_from_an_older_help_text():
-    caps = capabilities_from_help("--port N\n--mlock\n--no-mmap    do not memory-map model\n")
-    assert (caps.load_mode, caps.no_mmap) == (False, True)
+    caps = capabilities_from_help(
+        "--port N\n--mlock\n-fa, --flash-attn  enable\n--no-mmap    do not memory-map model\n"
+    )
+    assert caps == OLD

@@ -38,14 +38,14 @@ def discover(models_dir: str | None, output: str | None, llama_swap_version: int
       llmctl discover --models-dir ~/models --output - --llama-swap-version 250
       llmctl --stack ./stack.json discover -o ./llama-swap.yaml
     """
-    from llmctl.core.swap_cmd import probe_capabilities
+    from llmctl.core.server_flags import probe
     from llmctl.core.swap_config import build_swap_config
     from llmctl.output import info, warn
 
     spec = run_context().stack(required=False)
     inventory = scan_models(models_dir, no_cache)
-    capabilities = probe_capabilities(spec.llama_server.binary)
-    config = build_swap_config(inventory, spec, capabilities, llama_swap_version)
+    probed = probe(spec.llama_server.binary)
+    config = build_swap_config(inventory, spec, probed.capabilities, llama_swap_version)
     text = config.to_yaml(str(inventory.root))
 
     for item in inventory.invalid:
@@ -55,8 +55,11 @@ def discover(models_dir: str | None, output: str | None, llama_swap_version: int
             warn(f"not served: {model.id}: {'; '.join(model.notes)}")
     for problem in config.problems:
         warn(problem)
-    if not capabilities.probed:
-        info(f"{spec.llama_server.binary} cannot be run here: using the older flag set (--no-mmap)")
+    if probed.problem is not None:
+        info(
+            f"{spec.llama_server.binary} cannot be run here ({probed.problem}): using the flag table's defaults "
+            "(the llama.cpp of the pinned nixpkgs)"
+        )
 
     target = output or spec.llama_swap.config_file
     if target == "-":

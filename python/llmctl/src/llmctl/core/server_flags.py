@@ -3,14 +3,18 @@
 The flag spellings, their order and the capability-dependent variants live in one
 table, `llmctl/data/llama-server-flags.json`, a copy of `nix/lib/llama-server-flags.json`
 (a test keeps them identical), so discovery and the Nix generators emit the same argv
-for the same inputs. Capabilities are detected from `llama-server --help`.
+for the same inputs. Capabilities are detected from `llama-server --help` (`probe`, once
+per binary); a binary that cannot run here gets the table's defaults.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import subprocess
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -34,16 +38,47 @@ def capabilities_from_help(help_text: str) -> dict[str, bool]:
     return {name: spec["help"] in help_text for name, spec in flag_table()["capabilities"].items()}
 
 
-def probe_capabilities(binary: str) -> dict[str, bool]:
-    """Run `binary --help` once and read its capabilities from the text."""
+@dataclass(frozen=True)
+class Probe:
+    """What `binary --help` told; `problem` says why it could not be asked (the
+    capabilities are then the table's defaults: the pinned nixpkgs' llama.cpp)."""
+
+    capabilities: dict[str, bool]
+    problem: str | None = None
+
+
+def probe(binary: str) -> Probe:
+    """Ask `binary --help` once per binary version (cached on path, size and mtime)."""
+    resolved = shutil.which(binary) or binary
     try:
-        result = subprocess.run([binary, "--help"], capture_output=True, text=True, timeout=60)
-    except (OSError, subprocess.TimeoutExpired) as error:
+        info = os.stat(resolved)
+    except OSError as error:
+        return Probe(default_capabilities(), error.strerror or str(error))
+    return _probe(resolved, info.st_size, info.st_mtime_ns)
+
+
+@cache
+def _probe(path: str, _size: int, _mtime_ns: int) -> Probe:
+    try:
+        result = subprocess.run(
+            [path, "--help"], capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL, check=False
+        )
+    except (OSError, subprocess.SubprocessError) as error:
+        return Probe(default_capabilities(), str(error))
+    text = result.stdout + result.stderr
+    if "--port" not in text:
+        return Probe(default_capabilities(), f"--help exited {result.returncode} without llama-server's options")
+    return Probe(capabilities_from_help(text))
+
+
+def probe_capabilities(binary: str) -> dict[str, bool]:
+    """The capabilities of a binary that must run here (tests, local stacks)."""
+    found = probe(binary)
+    if found.problem is not None:
         raise LlmctlError(
-            f"cannot run {binary} --help: {error}",
-            hint="check llamaServer.binary in the stack spec",
-        ) from error
-    return capabilities_from_help(result.stdout + result.stderr)
+            f"cannot run {binary} --help: {found.problem}", hint="check llamaServer.binary in the stack spec"
+        )
+    return dict(found.capabilities)
 
 
 def _show(value: Any) -> str:
@@ -75,7 +110,7 @@ def server_argv(
     argv = [binary]
     for option in table["options"]:
         value = options.get(option["name"])
-        if not _present(value):
+        if not _present(value) or role not in option.get("roles", (role,)):
             continue
         if "capability" not in option or caps[option["capability"]]:
             argv += [_show(value) if arg == "{}" else arg for arg in option["args"]]

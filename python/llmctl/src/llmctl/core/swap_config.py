@@ -5,7 +5,9 @@ A declared model (stack spec `models.NAME`) is matched to a discovered one by
 `file` (path relative to the models folder, or file name) or by NAME equal to
 the discovered ID; the entry is then keyed NAME and the declared settings win
 (role, context, GPU layers, extra arguments, aliases, ttl, unlisted, group, a
-static `cmd` or `proxy`). Declared models served by a dedicated instance are
+static `cmd` or `proxy`). With `llamaServer.autoSize` the capacity plan (core/auto_size)
+gives the other models their context and GPU layers, and puts models that cannot
+be resident together into llama-swap groups. Declared models served by a dedicated instance are
 left out; declared models with their own `cmd` need no file.
 
 The output uses only keys every supported llama-swap version reads (v230 as
@@ -15,13 +17,17 @@ packaged by nixpkgs up to v250); `metadata` needs v163 and is left out before.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import PurePath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from llmctl.core.inventory import Inventory, Model
-from llmctl.core.swap_cmd import ServerCapabilities, join_cmd, server_argv
+from llmctl.core.swap_cmd import join_cmd, server_argv
 from llmctl.stack import DeclaredModel, StackSpec
+
+if TYPE_CHECKING:
+    from llmctl.core.fleet import FleetPlan, Sizing
 
 METADATA_SINCE = 163
 DEFAULT_VERSION = 230
@@ -49,7 +55,7 @@ class SwapConfig:
 def build_swap_config(
     inventory: Inventory,
     spec: StackSpec,
-    capabilities: ServerCapabilities,
+    capabilities: Mapping[str, bool],
     version: int | None = None,
 ) -> SwapConfig:
     version = version or spec.llama_swap.version or DEFAULT_VERSION
@@ -59,14 +65,19 @@ def build_swap_config(
     matched: dict[str, DeclaredModel] = {}
     declared_for = _match_declared(inventory, spec, result)
 
+    served: dict[str, tuple[Model, DeclaredModel | None]] = {}
     for model in inventory.usable():
         declared = declared_for.get(model.id)
         if declared is not None and declared.serve == "dedicated":
             continue
         if declared is None and not swap.auto_discover:
             continue  # llamaSwap.autoDiscover = false: declared models only
-        key = declared.name if declared else model.id
-        models[key] = _entry(model, declared, spec, capabilities, version)
+        served[declared.name if declared else model.id] = (model, declared)
+
+    fleet = _auto_size(served, spec, result)
+    for key, (model, declared) in served.items():
+        sizing = fleet.sizing.get(key) if fleet else None
+        models[key] = _entry(model, declared, spec, capabilities, version, sizing)
         result.entries[key] = "merged" if declared else "discovered"
         if declared:
             matched[declared.name] = declared
@@ -89,6 +100,8 @@ def build_swap_config(
         document["startPort"] = swap.start_port
     document["models"] = dict(sorted(models.items()))
     groups = _groups(spec, models, result)
+    if fleet:
+        groups.update(_planned_groups(fleet, groups))
     if groups:
         document["groups"] = groups
     result.document = document
@@ -121,16 +134,41 @@ def _match_declared(inventory: Inventory, spec: StackSpec, result: SwapConfig) -
     return matches
 
 
-def _settings(model: Model, declared: DeclaredModel | None, spec: StackSpec) -> dict[str, Any]:
+def _auto_size(
+    served: dict[str, tuple[Model, DeclaredModel | None]], spec: StackSpec, result: SwapConfig
+) -> FleetPlan | None:
+    """The capacity plan of the models discovery starts itself (llamaServer.autoSize)."""
+    if not spec.llama_server.auto_size:
+        return None
+    from llmctl.core.auto_size import plan_models
+
+    paths = {key: model.paths for key, (model, declared) in served.items() if not (declared and declared.cmd)}
+    return plan_models(paths, spec, result.problems)
+
+
+def _planned_groups(fleet: FleetPlan, groups: dict[str, Any]) -> dict[str, Any]:
+    """The plan's groups without models the stack spec already placed (a model joins one group)."""
+    placed = {member for group in groups.values() for member in group["members"]}
+    planned = {}
+    for name, group in fleet.swap_groups().items():
+        members = [member for member in group["members"] if member not in placed]
+        if members and name not in groups:
+            planned[name] = {**group, "members": members}
+    return planned
+
+
+def _settings(
+    model: Model, declared: DeclaredModel | None, spec: StackSpec, sizing: Sizing | None = None
+) -> dict[str, Any]:
     defaults = spec.llama_server
-    context = defaults.context_size
+    context = sizing.ctx if sizing else defaults.context_size
     trained = model.summary.context_length
     if context and trained and context > trained:
         # A default larger than the model was trained for only costs KV memory.
         context = trained
     settings: dict[str, Any] = {
         "context_size": context,
-        "gpu_layers": defaults.gpu_layers,
+        "gpu_layers": sizing.gpu_layers if sizing else defaults.gpu_layers,
         "flash_attention": defaults.flash_attention,
         "parallel": defaults.parallel,
         "no_mmap": defaults.no_mmap,
@@ -148,15 +186,19 @@ def _settings(model: Model, declared: DeclaredModel | None, spec: StackSpec) -> 
 
 
 def _entry(
-    model: Model, declared: DeclaredModel | None, spec: StackSpec, capabilities: ServerCapabilities, version: int
+    model: Model,
+    declared: DeclaredModel | None,
+    spec: StackSpec,
+    capabilities: Mapping[str, bool],
+    version: int,
+    sizing: Sizing | None = None,
 ) -> dict[str, Any]:
     role = (declared.role if declared and declared.role else None) or model.role
     if declared and declared.cmd:
         cmd = declared.cmd
     else:
-        argv = server_argv(
-            spec.llama_server.binary, str(model.path), role, _settings(model, declared, spec), capabilities
-        )
+        settings = _settings(model, declared, spec, sizing)
+        argv = server_argv(spec.llama_server.binary, str(model.path), role, settings, capabilities)
         cmd = join_cmd(argv)
     entry: dict[str, Any] = {"cmd": cmd}
     if declared and declared.proxy:
