@@ -9,6 +9,35 @@
 let
   cfg = config.services.local-llm;
   generators = import ../lib;
+  base = generators.stackJson (import ./stack-input.nix { inherit config lib; });
+  # What nix/lib does not know: services reached from outside (llmctl verify expects them
+  # on all interfaces, with the port open), the models folder's owner, which files hold
+  # secrets and which files the stack generates (none may contain a secret).
+  stackDocument = base // {
+    endpoints = lib.mapAttrs (
+      name: endpoint:
+      if cfg.openedServices.${name} or false then
+        endpoint
+        // {
+          url = "http://${config.networking.hostName}:${toString cfg.${name}.port}";
+          openFirewall = true;
+        }
+      else
+        endpoint
+    ) base.endpoints;
+    modelsDirOwner = "${cfg.user}:${cfg.group}";
+    modelsDirMode = "0755";
+    secrets.files = lib.filter (file: file != null) [
+      cfg.gateway.apiKeyFile
+      cfg.webui.environmentFile
+      cfg.huggingFace.tokenFile
+    ];
+    generatedConfigs = [
+      cfg.stackFile
+    ]
+    ++ lib.optional cfg.llamaSwap.enable cfg.spec.llamaSwap.configFile
+    ++ lib.optional cfg.gateway.enable "/etc/local-llm/envoy.json";
+  };
 in
 {
   options.services.local-llm = {
@@ -88,9 +117,7 @@ in
         "d ${cfg.modelsDir} 0755 ${cfg.user} ${cfg.group} - -"
       ];
 
-      environment.etc."local-llm/stack.json".text = builtins.toJSON (
-        generators.stackJson (import ./stack-input.nix { inherit config lib; })
-      );
+      environment.etc."local-llm/stack.json".text = builtins.toJSON stackDocument;
       environment.systemPackages = [ cfg.package ];
     })
   ];

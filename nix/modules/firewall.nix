@@ -7,11 +7,14 @@
 }:
 let
   cfg = config.services.local-llm;
-  opened =
-    lib.optional (cfg.gateway.enable && (cfg.gateway.openFirewall || cfg.openFirewall)) cfg.gateway.port
-    ++ lib.optional (cfg.webui.enable && (cfg.webui.openFirewall || cfg.openFirewall)) cfg.webui.port
-    ++ lib.optional (cfg.llamaSwap.enable && cfg.llamaSwap.openFirewall) cfg.llamaSwap.port
-    ++ lib.optional (cfg.ollama.enable && cfg.ollama.openFirewall) cfg.ollama.port;
+  # Only the gateway and Open WebUI are opened by the global switch.
+  openedServices = {
+    gateway = cfg.gateway.enable && (cfg.gateway.openFirewall || cfg.openFirewall);
+    webui = cfg.webui.enable && (cfg.webui.openFirewall || cfg.openFirewall);
+    llamaSwap = cfg.llamaSwap.enable && cfg.llamaSwap.openFirewall;
+    ollama = cfg.ollama.enable && cfg.ollama.openFirewall;
+  };
+  opened = lib.mapAttrsToList (name: _: cfg.${name}.port) (lib.filterAttrs (_: open: open) openedServices);
 
   ports =
     lib.optionals cfg.gateway.enable [
@@ -53,6 +56,13 @@ in
       type = lib.types.bool;
       default = false;
       description = "Open the gateway and Open WebUI ports (the services meant to face the network).";
+    };
+    openedServices = lib.mkOption {
+      type = lib.types.attrsOf lib.types.bool;
+      internal = true;
+      readOnly = true;
+      default = openedServices;
+      description = "Services whose port the firewall opens; they listen on all interfaces.";
     };
     firewallInterfaces = lib.mkOption {
       type = lib.types.listOf lib.types.str;

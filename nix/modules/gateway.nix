@@ -8,6 +8,7 @@ let
   cfg = config.services.local-llm;
   generators = import ../lib;
   gateway = cfg.gateway;
+  settings = generators.envoyConfig (import ./stack-input.nix { inherit config lib; });
 in
 {
   options.services.local-llm.gateway = {
@@ -64,8 +65,10 @@ in
     ];
     services.envoy = {
       enable = true;
-      settings = generators.envoyConfig (import ./stack-input.nix { inherit config lib; });
+      inherit settings;
     };
+    # A readable copy for `llmctl verify`, which checks that no generated config holds a secret.
+    environment.etc."local-llm/envoy.json".text = builtins.toJSON settings;
     systemd.services.envoy.serviceConfig = {
       LoadCredential = lib.optional (gateway.apiKeyFile != null) "api-keys:${gateway.apiKeyFile}";
       # Upstream does not restart Envoy; a gateway should come back by itself.

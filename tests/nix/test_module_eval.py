@@ -226,3 +226,20 @@ def test_dedicated_unit_launcher_starts_the_real_llama_server(tmp_path, tiny_mod
         assert str(fetched / tiny_models.chat.name) in server.log()
     finally:
         server.stop()
+
+
+def test_stack_json_tells_verify_what_faces_the_network_and_what_is_secret(atlas, nas01):
+    spec = parse_stack(atlas["stackJson"], Path("/etc/local-llm/stack.json"))
+    gateway = spec.endpoint("gateway")
+    assert gateway.open_firewall and gateway.url == "http://atlas:4001", "opened: reached by host name"
+    assert not spec.endpoint("chat").open_firewall and spec.endpoint("chat").url == "http://127.0.0.1:8000"
+    assert spec.secret_files == ("/run/secrets/gateway-api-keys",)
+    assert set(spec.generated_configs) == {
+        "/etc/local-llm/stack.json",
+        "/etc/local-llm/envoy.json",
+        "/var/lib/local-llm/llama-swap/config.yaml",
+    }
+    assert spec.models_dir_owner == "local-llm:local-llm" and spec.models_dir_mode == "0755"
+    nas = parse_stack(nas01["stackJson"], Path("/etc/local-llm/stack.json"))
+    assert nas.endpoint("webui").open_firewall and nas.endpoint("webui").url == "http://nas-01:3001"
+    assert nas.secret_files == ("/run/secrets/open-webui.env",)
