@@ -27,6 +27,25 @@ def _jsonable(value: Any) -> Any:
     return str(value)
 
 
+def binary_size(n: float | None, digits: int = 1) -> str:
+    """Bytes in GiB/MiB/KiB, as memory and disk use are reported ("-" when unknown)."""
+    if n is None:
+        return "-"
+    for unit, scale in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if abs(n) >= scale:
+            return f"{n / scale:.{digits}f} {unit}"
+    return f"{n:.0f} B"
+
+
+def decimal_size(n: float) -> str:
+    """Bytes in decimal units (kB, MB, GB), as the Hugging Face Hub shows file sizes."""
+    for unit in ("B", "KB", "MB", "GB"):
+        if abs(n) < 1000:
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1000
+    return f"{n:.1f} TB"
+
+
 def info(message: str) -> None:
     """A progress or status message for the person at the terminal."""
     click.echo(message, err=True)

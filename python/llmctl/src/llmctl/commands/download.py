@@ -7,9 +7,8 @@ from pathlib import Path
 import click
 
 from llmctl.app import run_context, stack_option
-from llmctl.core.download_progress import format_size
 from llmctl.errors import LlmctlError, UsageError
-from llmctl.output import emit_json, info, json_option, table
+from llmctl.output import decimal_size, emit_json, info, json_option, table
 
 
 @click.command()
@@ -96,7 +95,7 @@ def download(repo, quants, everything, include, revision, models_dir, dry_run, t
         return
     if needed > free:
         raise LlmctlError(
-            f"not enough free space in {folder}: {format_size(needed)} to write, {format_size(free)} available",
+            f"not enough free space in {folder}: {decimal_size(needed)} to write, {decimal_size(free)} available",
             hint="free some space, or pass --models-dir on a larger filesystem",
         )
     progress = _progress(json_, sum(u.size for u in selection.units))
@@ -137,7 +136,7 @@ def _show_quants(units, json_: bool) -> None:
     if json_:
         emit_json({"quants": [{"quant": q, "size": size, "path": path} for q, size, path in rows]})
         return
-    table(["quant", "size", "file"], [(q, format_size(size), path) for q, size, path in rows])
+    table(["quant", "size", "file"], [(q, decimal_size(size), path) for q, size, path in rows])
 
 
 def _show_plan(ref, units, repo_dir, staging, needed, free, json_: bool) -> None:
@@ -169,11 +168,11 @@ def _show_plan(ref, units, repo_dir, staging, needed, free, json_: bool) -> None
         return
     table(
         ["file", "size", "state"],
-        [(f["path"], format_size(f["size"]), "present" if f["present"] else "to download") for f in files],
+        [(f["path"], decimal_size(f["size"]), "present" if f["present"] else "to download") for f in files],
         title=f"{ref.repo} @ {ref.commit[:12]} -> {repo_dir}",
     )
     click.echo(
-        f"total {format_size(total)}, to write {format_size(needed)}, free afterwards {format_size(free - needed)}"
+        f"total {decimal_size(total)}, to write {decimal_size(needed)}, free afterwards {decimal_size(free - needed)}"
     )
 
 
@@ -195,7 +194,7 @@ def _summary(ref, results, repo_dir: Path, json_: bool) -> None:
         return
     downloaded = [unit for unit, status in results if status == "downloaded"]
     info(
-        f"{len(downloaded)} downloaded ({format_size(sum(u.size for u in downloaded))}), "
+        f"{len(downloaded)} downloaded ({decimal_size(sum(u.size for u in downloaded))}), "
         f"{len(results) - len(downloaded)} already present, in {repo_dir}"
     )
     click.echo("model IDs: " + ", ".join(model_ids))

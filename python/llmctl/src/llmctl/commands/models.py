@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from llmctl.app import run_context, stack_option
-from llmctl.output import emit_json, json_option, table
+from llmctl.output import binary_size, emit_json, json_option, table
 
 
 def models_dir_option(function):
@@ -69,7 +69,7 @@ def models(models_dir: str | None, no_cache: bool, json_: bool) -> None:
                 model.summary.architecture or "?",
                 _count(model.summary.parameter_count),
                 model.summary.quantization or "?",
-                _size(model.size_bytes),
+                binary_size(model.size_bytes),
                 model.summary.context_length or "?",
                 "; ".join(_extras(model)),
             )
@@ -105,10 +105,3 @@ def _count(value: int | None) -> str:
         if value >= scale:
             return f"{value / scale:.1f}{unit}"
     return str(value)
-
-
-def _size(value: int) -> str:
-    for unit, scale in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
-        if value >= scale:
-            return f"{value / scale:.1f} {unit}"
-    return f"{value} B"

@@ -8,19 +8,17 @@ import click
 
 from llmctl.app import run_context, stack_option
 from llmctl.errors import UsageError
-from llmctl.output import emit_json, info, json_option, table, warn
+from llmctl.output import binary_size, emit_json, info, json_option, table, warn
 
 KV_TYPE_CHOICES = ("f32", "f16", "bf16", "q8_0", "q4_0", "q4_1", "iq4_nl", "q5_0", "q5_1")
 CTX_TABLE_TYPES = ("f16", "q8_0", "q4_0")
+
+
+def _bytes(n: int | None) -> str:
+    return binary_size(n, digits=2)
+
+
 PROFILE_NAMES = ("strix-halo", "radeon-r9700", "rx-7900xtx", "rx-7600", "nvidia", "cpu")
-
-
-def human_bytes(n: int | None) -> str:
-    if n is None:
-        return "-"
-    if n >= 1024**3:
-        return f"{n / 1024**3:.2f} GiB"
-    return f"{n / 1024**2:.1f} MiB"
 
 
 @click.command()
@@ -141,9 +139,9 @@ def _single(source, shape, request, budget, ctx_table, json_) -> None:
                 [
                     (
                         r["kv_type"],
-                        human_bytes(r["kv_cache_bytes"]),
+                        _bytes(r["kv_cache_bytes"]),
                         r["largest_ctx"] or "none",
-                        human_bytes(r["largest_ctx_kv_bytes"]),
+                        _bytes(r["largest_ctx_kv_bytes"]),
                     )
                     for r in table_rows
                 ],
@@ -185,7 +183,7 @@ def _print_plan(result, source) -> None:
     click.echo(
         f"model:    {shape.name or source.label} ({shape.architecture}, {shape.n_layer} layers, "
         f"trained for {shape.n_ctx_train or '?'} tokens), {len(shape.files)} file(s), "
-        f"{human_bytes(shape.file_bytes)}"
+        f"{_bytes(shape.file_bytes)}"
     )
     streams = f"{result.n_stream} streams of {result.n_ctx_seq}" if result.n_stream > 1 else "one unified cache"
     click.echo(
@@ -193,12 +191,12 @@ def _print_plan(result, source) -> None:
         f"KV {result.request.type_k}/{result.request.type_v}"
     )
     if budget.gpu_bytes is None:
-        click.echo(f"budget:   cpu, host RAM {human_bytes(budget.host_bytes)} (1 GiB kept free)")
+        click.echo(f"budget:   cpu, host RAM {_bytes(budget.host_bytes)} (1 GiB kept free)")
     else:
         apu = ", unified memory (GTT limit)" if budget.unified_memory else ""
         click.echo(
-            f"budget:   {budget.profile}, GPU {human_bytes(budget.gpu_bytes)}{apu}; "
-            f"{human_bytes(budget.overhead_bytes)} runtime overhead and 1 GiB kept free"
+            f"budget:   {budget.profile}, GPU {_bytes(budget.gpu_bytes)}{apu}; "
+            f"{_bytes(budget.overhead_bytes)} runtime overhead and 1 GiB kept free"
         )
     click.echo()
     gpu, host = result.gpu, result.host
@@ -211,7 +209,7 @@ def _print_plan(result, source) -> None:
         ("runtime overhead", gpu.overhead, host.overhead),
         ("total", gpu.total, host.total),
     ]
-    table(["", "GPU", "host", "total"], [(n, human_bytes(g), human_bytes(h), human_bytes(g + h)) for n, g, h in rows])
+    table(["", "GPU", "host", "total"], [(n, _bytes(g), _bytes(h), _bytes(g + h)) for n, g, h in rows])
     click.echo()
     click.echo(_verdict_line(result))
     if result.fits:
@@ -226,8 +224,8 @@ def _verdict_line(result) -> str:
     budget = result.budget
     if budget.gpu_bytes is None:
         state = "fits in host RAM" if result.verdict == FITS else "does NOT fit in host RAM"
-        return f"verdict:  {state} ({human_bytes(result.host.total)} of {human_bytes(budget.host_bytes)})"
-    used = f"{human_bytes(result.gpu.total)} of {human_bytes(budget.gpu_bytes)} on the GPU"
+        return f"verdict:  {state} ({_bytes(result.host.total)} of {_bytes(budget.host_bytes)})"
+    used = f"{_bytes(result.gpu.total)} of {_bytes(budget.gpu_bytes)} on the GPU"
     if result.verdict == FITS:
         return f"verdict:  fits: all {n_all} layers on the GPU (-ngl {n_all}), {used}"
     if result.verdict == HYBRID:
@@ -259,13 +257,13 @@ def _quant_rows(model, sources, request, budget, json_) -> None:
     if json_:
         emit_json({"model": model, "quants": rows})
         return
-    info(f"{model}: {len(rows)} quants, headers only ({human_bytes(sum(r['bytes_fetched'] for r in rows))} read)")
+    info(f"{model}: {len(rows)} quants, headers only ({_bytes(sum(r['bytes_fetched'] for r in rows))} read)")
     table(
         ["quant", "size", "verdict", "-ngl", "largest context that fits"],
         [
             (
                 r["quant"],
-                human_bytes(r["file_bytes"]),
+                _bytes(r["file_bytes"]),
                 r["verdict"],
                 f"{r['gpu_layers']}/{r['max_gpu_layers']}",
                 r["largest_ctx"] or "none",

@@ -9,9 +9,8 @@ from typing import NoReturn
 import click
 
 from llmctl.app import stack_option
-from llmctl.core.download_progress import format_size
 from llmctl.errors import LlmctlError
-from llmctl.output import emit_json, info, json_option
+from llmctl.output import decimal_size, emit_json, info, json_option
 
 
 @click.command()
@@ -46,7 +45,7 @@ def rm(model: str, yes: bool, models_dir: str | None, json_: bool) -> None:
     if not yes:
         for path in doomed:
             info(f"  {path}")
-        click.confirm(f"Remove {len(doomed)} file(s), {format_size(size)}?", abort=True, err=True)
+        click.confirm(f"Remove {len(doomed)} file(s), {decimal_size(size)}?", abort=True, err=True)
     for path in doomed:
         path.unlink()
     for parent in sorted({p.parent for p in doomed}, key=lambda p: len(p.parts), reverse=True):
@@ -54,7 +53,7 @@ def rm(model: str, yes: bool, models_dir: str | None, json_: bool) -> None:
     if json_:
         emit_json({"model": model, "removed": [str(p) for p in doomed], "bytes": size})
     else:
-        info(f"removed {len(doomed)} file(s), {format_size(size)}")
+        info(f"removed {len(doomed)} file(s), {decimal_size(size)}")
 
 
 def _not_found(inventory, model: str) -> NoReturn:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from llmctl.app import run_context, stack_option
-from llmctl.output import json_option
+from llmctl.output import binary_size, json_option
 
 DEFAULT_TIMEOUT_S = 2.0
 GIB = 1024**3
@@ -170,9 +170,9 @@ def _model_line(model: dict) -> str:
         parts.append(f"{model.get('slots_busy') or 0}/{model['slots']} busy")
     size, vram = model.get("size_bytes"), model.get("vram_bytes")
     if size and vram is not None:
-        parts.append(f"{_size(vram)} of {_size(size)} on GPU")
+        parts.append(f"{binary_size(vram)} of {binary_size(size)} on GPU")
     elif size:
-        parts.append(_size(size))
+        parts.append(binary_size(size))
     return " ".join(parts)
 
 
@@ -212,10 +212,6 @@ def _folder_line(space) -> str:
 
 def _used_of(used: int | None, total: int | None) -> str:
     return f"{_gib(used) if used is not None else '?'}/{_gib(total) if total is not None else '?'} GiB"
-
-
-def _size(value: int) -> str:
-    return f"{value / GIB:.1f} GiB" if value >= GIB else f"{value / 1024**2:.1f} MiB"
 
 
 def _gib(value: int | float) -> str:

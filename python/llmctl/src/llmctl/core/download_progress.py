@@ -7,6 +7,7 @@ import time
 import click
 
 from llmctl.core.transfer import Progress
+from llmctl.output import decimal_size
 
 
 class QuietProgress(Progress):
@@ -30,7 +31,7 @@ class PlainProgress(Progress):
         self.started, self.received = time.monotonic(), 0
         self.next_mark = (done * 4 // max(total, 1) + 1) * max(total, 1) // 4
         resumed = f", resuming at {done * 100 // max(total, 1)}%" if done else ""
-        click.echo(f"downloading {name} ({format_size(total)}{resumed})", err=True)
+        click.echo(f"downloading {name} ({decimal_size(total)}{resumed})", err=True)
 
     def advance(self, n: int) -> None:
         self.done += n
@@ -50,7 +51,7 @@ class PlainProgress(Progress):
 
     def _speed(self) -> str:
         elapsed = max(time.monotonic() - self.started, 1e-6)
-        return f"{format_size(self.received / elapsed)}/s"
+        return f"{decimal_size(self.received / elapsed)}/s"
 
 
 class RichProgress(Progress):
@@ -108,12 +109,3 @@ class RichProgress(Progress):
 
     def note(self, message: str) -> None:
         self.bars.console.print(message)
-
-
-def format_size(n: float) -> str:
-    """Decimal units, as the Hub shows sizes."""
-    for unit in ("B", "KB", "MB", "GB"):
-        if abs(n) < 1000:
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1000
-    return f"{n:.1f} TB"
