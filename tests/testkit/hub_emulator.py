@@ -28,9 +28,11 @@ import socket
 import threading
 import time
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from urllib.parse import parse_qs, quote, unquote, urlsplit
+
+from testkit.http_server import QuietHTTPServer
 
 CHUNK = 1 << 20
 
@@ -89,7 +91,7 @@ class HubEmulator:
         self.stalled = threading.Event()  # set when a response reached its stall point
         self.release = threading.Event()  # set to let stalled responses go on
         self._lock = threading.Lock()
-        self._servers: list[ThreadingHTTPServer] = []
+        self._servers: list[QuietHTTPServer] = []
 
     # -- set-up -----------------------------------------------------------------------
 
@@ -105,7 +107,7 @@ class HubEmulator:
 
     def start(self) -> HubEmulator:
         for role in ("hub", "cdn"):
-            server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+            server = QuietHTTPServer(("127.0.0.1", 0), _Handler)
             server.daemon_threads = True
             server.emulator = self
             server.role = role

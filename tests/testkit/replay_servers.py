@@ -13,7 +13,9 @@ import json
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+from testkit.http_server import QuietHTTPServer
 
 FAULTS = ("hang", "500", "broken-json")
 HANG_SECONDS = 3600.0
@@ -128,7 +130,7 @@ class ReplayServer:
         if self.fault not in (None, *FAULTS):
             raise ValueError(f"unknown fault {self.fault!r}; one of {FAULTS}")
         self._released = threading.Event()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._server = QuietHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True, name=f"replay-{self.name}")
 
