@@ -7,21 +7,9 @@
 }:
 let
   lib = import nixpkgsLib;
-  pkgs = import ./fake-pkgs.nix { inherit lib; };
-  evaluated = lib.evalModules {
-    modules = [
-      ./upstream-options.nix
-      {
-        # nixos/modules/tasks/network-interfaces.nix
-        options.networking.hostName = lib.mkOption {
-          type = lib.types.str;
-          default = "nixos";
-        };
-        config._module.args = { inherit pkgs; };
-      }
-      ../../../nix/modules
-      host
-    ];
+  evaluated = import ./evaluate.nix {
+    inherit nixpkgsLib;
+    modules = [ host ];
   };
   inherit (evaluated) config;
   failed = map (a: a.message) (lib.filter (a: !a.assertion) config.assertions);

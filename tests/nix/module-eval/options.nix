@@ -2,20 +2,7 @@
 { nixpkgsLib }:
 let
   lib = import nixpkgsLib;
-  pkgs = import ./fake-pkgs.nix { inherit lib; };
-  evaluated = lib.evalModules {
-    modules = [
-      ./upstream-options.nix
-      {
-        options.networking.hostName = lib.mkOption {
-          type = lib.types.str;
-          default = "nixos";
-        };
-        config._module.args = { inherit pkgs; };
-      }
-      ../../../nix/modules
-    ];
-  };
+  evaluated = import ./evaluate.nix { inherit nixpkgsLib; };
   docs = lib.optionAttrSetToDocList evaluated.options.services.local-llm;
 in
 map (
