@@ -16,6 +16,7 @@ import pytest
 from click.testing import CliRunner
 
 from llmctl.cli import cli
+from llmctl.core.atomic import CHANGE_MARKER
 
 REPO = "fake-org/Tiny-Llama-GGUF"
 Q4 = "Tiny-Llama-Q4_K_M.gguf"
@@ -75,7 +76,11 @@ def _blob(hub, path: str):
 
 def _visible(models: Path) -> list[str]:
     """Files another program walking the models folder would see."""
-    return sorted(str(p.relative_to(models)) for p in models.rglob("*") if p.is_file() and ".partial" not in p.parts)
+    return sorted(
+        str(p.relative_to(models))
+        for p in models.rglob("*")
+        if p.is_file() and ".partial" not in p.parts and p.name != CHANGE_MARKER
+    )
 
 
 def _file_gets(hub, path: str) -> list[dict]:
@@ -99,9 +104,13 @@ def test_download_one_quant_with_its_projector_verified_and_atomic(hub, models, 
     assert all(e["authorization"] == "Bearer hf_secret_token_value" for e in hub.log if e["server"] == "hub")
     assert [e["authorization"] for e in hub.log if e["server"] == "cdn"] == [None, None]
     assert "hf_secret_token_value" not in result.output
+    # Renaming the marker into the folder itself is what starts discovery on a host.
+    marker = models / ".llmctl-changed"
+    announced = marker.stat().st_ino
     # A second run finds everything in place and transfers nothing.
     again = _download(models, "q4_k_m")
     assert again.exit_code == 0, again.output
+    assert marker.stat().st_ino == announced, "nothing new, nothing announced"
     assert len(_file_gets(hub, Q4)) == 1
     assert "tiny-llama-q4_k_m" in again.stdout
 
@@ -144,6 +153,7 @@ def test_a_corrupted_byte_is_detected_and_nothing_becomes_visible(hub, models):
     assert "Traceback" not in result.output
     assert _visible(models) == []
     assert not list(models.rglob("*.part"))
+    assert not (models / ".llmctl-changed").exists()
 
 
 def test_a_gated_repository_names_the_token_options(hub, models, tmp_path):

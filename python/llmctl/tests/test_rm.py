@@ -9,6 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from llmctl.cli import cli
+from llmctl.core.atomic import CHANGE_MARKER
 
 FILES = (
     "org/Repo-GGUF/Repo-Q8_0/Repo-Q8_0-00001-of-00002.gguf",
@@ -35,7 +36,7 @@ def _rm(models, *args, input=None):
 
 
 def _left(models) -> list[str]:
-    return sorted(str(p.relative_to(models)) for p in models.rglob("*") if p.is_file())
+    return sorted(str(p.relative_to(models)) for p in models.rglob("*") if p.is_file() and p.name != CHANGE_MARKER)
 
 
 def test_rm_removes_every_split_part_and_keeps_a_shared_projector(models):
@@ -59,7 +60,9 @@ def test_rm_asks_first_and_a_no_keeps_everything(models):
     assert result.exit_code == 1
     assert "Text-Q4_K_M.gguf" in result.stderr
     assert _left(models) == sorted(FILES)
+    assert not (models / ".llmctl-changed").exists(), "nothing removed, nothing announced"
     assert _rm(models, "text-q4_k_m", input="y\n").exit_code == 0
+    assert (models / ".llmctl-changed").is_file(), "the removal is announced to discovery"
     assert "other/Text-GGUF/Text-Q4_K_M.gguf" not in _left(models)
 
 

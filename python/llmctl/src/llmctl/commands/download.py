@@ -56,6 +56,7 @@ def download(repo, quants, everything, include, revision, models_dir, dry_run, t
       HF_TOKEN=hf_... llmctl download meta-llama/Llama-3.2-1B-GGUF Q8_0 --json
     """
     from llmctl.core import hub, repo_files, transfer
+    from llmctl.core.atomic import announce_change
 
     repo, quants = _parse_repo(repo, list(quants))
     folder = Path(models_dir) if models_dir else run_context().stack(required=False).models_dir
@@ -107,6 +108,8 @@ def download(repo, quants, everything, include, revision, models_dir, dry_run, t
                 results.append((unit, status))
     finally:
         transfer.cleanup_staging(staging)
+    if any(status == "downloaded" for _, status in results):
+        announce_change(folder)
     _summary(ref, results, repo_dir, json_)
 
 

@@ -31,6 +31,7 @@ def rm(model: str, yes: bool, models_dir: str | None, json_: bool) -> None:
       llmctl rm gemma-3-4b-it-q4_k_m --yes --json
     """
     from llmctl.commands.models import scan_models
+    from llmctl.core.atomic import announce_change
     from llmctl.core.local_models import orphaned_projectors
 
     inventory = scan_models(models_dir, no_cache=False)
@@ -50,6 +51,7 @@ def rm(model: str, yes: bool, models_dir: str | None, json_: bool) -> None:
         path.unlink()
     for parent in sorted({p.parent for p in doomed}, key=lambda p: len(p.parts), reverse=True):
         _prune_empty(parent, folder)
+    announce_change(folder)
     if json_:
         emit_json({"model": model, "removed": [str(p) for p in doomed], "bytes": size})
     else:

@@ -40,3 +40,17 @@ def write_if_changed(path: str | os.PathLike[str], text: str, mode: int = 0o644)
         pass
     write_atomic(path, text, mode)
     return True
+
+
+CHANGE_MARKER = ".llmctl-changed"
+
+
+def announce_change(models_dir: str | os.PathLike[str]) -> None:
+    """Tell watchers of the models folder that its models changed.
+
+    Downloads land in sub-folders (ORG/NAME/...), which a systemd path unit on the
+    folder does not see; renaming a marker into the folder itself does, and starts
+    discovery. Dot files are never models, so the marker is otherwise ignored."""
+    import time
+
+    write_atomic(Path(models_dir) / CHANGE_MARKER, f"{time.time():.0f}\n")
