@@ -64,6 +64,9 @@ in
         ExecStart = discover;
         User = cfg.user;
         Group = cfg.group;
+        # GGUF header summaries, so a rerun only reads new or changed files.
+        CacheDirectory = "local-llm/discover";
+        Environment = [ "LLMCTL_CACHE_DIR=%C/local-llm/discover" ];
         ProtectSystem = "strict";
         ReadWritePaths = [ (dirOf configFile) ];
         ProtectHome = true;

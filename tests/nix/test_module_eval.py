@@ -81,6 +81,12 @@ def test_nas01_ollama_llama_swap_webui_zfs_tailnet(nas01):
     assert "-config /var/lib/local-llm/llama-swap/config.yaml" in start
     assert nas01["units"]["llama-swap"]["serviceConfig"]["MemoryDenyWriteExecute"] is False
     assert nas01["paths"]["local-llm-discover"]["PathChanged"] == "/models"
+    discover = nas01["units"]["local-llm-discover"]["serviceConfig"]
+    assert discover["User"] == "local-llm" and discover["ReadWritePaths"] == ["/var/lib/local-llm/llama-swap"]
+    assert (
+        "discover --stack /etc/local-llm/stack.json --output /var/lib/local-llm/llama-swap/config.yaml"
+        in (discover["ExecStart"])
+    )
     assert nas01["llamaCpp"]["overrideArgs"] == {"vulkanSupport": True}
     webui = nas01["webui"]
     assert webui["port"] == 3001 and webui["host"] == "0.0.0.0"

@@ -9,6 +9,8 @@
       llamaSwap.enable = true;
       webui.enable = true;
     };
+    # The test signs up the first (admin) user; sign-up is otherwise off.
+    services.open-webui.environment.ENABLE_INITIAL_ADMIN_SIGNUP = "True";
     systemd.tmpfiles.rules = [
       "C /var/lib/local-llm/models/tiny-llama-F16.gguf 0644 local-llm local-llm - ${tinyModels}/chat/tiny-llama-F16.gguf"
     ];
