@@ -8,6 +8,7 @@
 }:
 let
   cfg = config.services.local-llm;
+  shared = import ./shared-options.nix { inherit lib; };
   generators = import ../lib;
   input = import ./stack-input.nix { inherit config lib; };
   defaultPorts = {
@@ -17,11 +18,7 @@ let
   };
 
   roleOptions = role: {
-    port = lib.mkOption {
-      type = lib.types.port;
-      default = defaultPorts.${role};
-      description = "Port of the dedicated ${role} llama-server.";
-    };
+    port = shared.port defaultPorts.${role} "Port of the dedicated ${role} llama-server.";
     fallbacks = lib.mkOption {
       type = lib.types.listOf lib.types.str;
       default = [ ];

@@ -6,6 +6,7 @@
 }:
 let
   cfg = config.services.local-llm;
+  shared = import ./shared-options.nix { inherit lib; };
   generators = import ../lib;
   gateway = cfg.gateway;
   settings = generators.envoyConfig (import ./stack-input.nix { inherit config lib; });
@@ -13,11 +14,7 @@ in
 {
   options.services.local-llm.gateway = {
     enable = lib.mkEnableOption "the Envoy gateway speaking the OpenAI API";
-    port = lib.mkOption {
-      type = lib.types.port;
-      default = 4001;
-      description = "Port of the OpenAI-compatible API.";
-    };
+    port = shared.port 4001 "Port of the OpenAI-compatible API.";
     adminPort = lib.mkOption {
       type = lib.types.port;
       default = 9901;
@@ -49,11 +46,7 @@ in
         systemd credential); the key never enters the Nix store. Without it, no key is asked.
       '';
     };
-    openFirewall = lib.mkOption {
-      type = lib.types.bool;
-      default = false;
-      description = "Listen on all interfaces and open the port.";
-    };
+    openFirewall = shared.openFirewall "the gateway";
   };
 
   config = lib.mkIf (cfg.enable && gateway.enable) {

@@ -8,6 +8,7 @@
 }:
 let
   cfg = config.services.local-llm;
+  shared = import ./shared-options.nix { inherit lib; };
   swap = cfg.llamaSwap;
   configFile = cfg.spec.llamaSwap.configFile;
   listen = if swap.openFirewall then "0.0.0.0" else "127.0.0.1";
@@ -17,11 +18,7 @@ in
   options.services.local-llm.llamaSwap = {
     enable = lib.mkEnableOption "llama-swap, serving every GGUF in the models folder on demand";
     package = lib.mkPackageOption pkgs "llama-swap" { };
-    port = lib.mkOption {
-      type = lib.types.port;
-      default = 8090;
-      description = "Port llama-swap listens on (upstream's 8080 collides with other services).";
-    };
+    port = shared.port 8090 "Port llama-swap listens on (upstream's 8080 collides with other services).";
     autoDiscover = lib.mkOption {
       type = lib.types.bool;
       default = true;
@@ -39,11 +36,7 @@ in
       example = [ "http://10.0.0.2:8090" ];
       description = "Other llama-swap endpoints the gateway fails over to.";
     };
-    openFirewall = lib.mkOption {
-      type = lib.types.bool;
-      default = false;
-      description = "Listen on all interfaces and open the port (normally only the gateway faces the network).";
-    };
+    openFirewall = shared.openFirewall "llama-swap";
   };
 
   config = lib.mkIf (cfg.enable && swap.enable) {

@@ -7,6 +7,7 @@
 }:
 let
   cfg = config.services.local-llm;
+  shared = import ./shared-options.nix { inherit lib; };
   generators = import ../lib;
   settings = generators.ollamaSettings (import ./stack-input.nix { inherit config lib; });
   modelsDir = "${cfg.modelsDir}/ollama";
@@ -14,22 +15,14 @@ in
 {
   options.services.local-llm.ollama = {
     enable = lib.mkEnableOption "Ollama with its curated model registry";
-    port = lib.mkOption {
-      type = lib.types.port;
-      default = 11434;
-      description = "Port Ollama listens on.";
-    };
+    port = shared.port 11434 "Port Ollama listens on.";
     models = lib.mkOption {
       type = lib.types.listOf lib.types.str;
       default = [ ];
       example = [ "llama3.2:3b" ];
       description = "Models pulled at start (Ollama's loadModels).";
     };
-    openFirewall = lib.mkOption {
-      type = lib.types.bool;
-      default = false;
-      description = "Listen on all interfaces and open the port (normally only the gateway faces the network).";
-    };
+    openFirewall = shared.openFirewall "Ollama";
   };
 
   config = lib.mkIf (cfg.enable && cfg.ollama.enable) {

@@ -6,6 +6,7 @@
 }:
 let
   cfg = config.services.local-llm;
+  shared = import ./shared-options.nix { inherit lib; };
   generators = import ../lib;
   webui = cfg.webui;
   settings = generators.webuiSettings (import ./stack-input.nix { inherit config lib; });
@@ -13,11 +14,7 @@ in
 {
   options.services.local-llm.webui = {
     enable = lib.mkEnableOption "Open WebUI";
-    port = lib.mkOption {
-      type = lib.types.port;
-      default = 3001;
-      description = "Port Open WebUI listens on (upstream's 8080 collides with llama.cpp defaults).";
-    };
+    port = shared.port 3001 "Port Open WebUI listens on (upstream's 8080 collides with llama.cpp defaults).";
     environmentFile = lib.mkOption {
       type = lib.types.nullOr lib.types.path;
       default = null;
@@ -27,11 +24,7 @@ in
         Without it, logins do not survive a restart.
       '';
     };
-    openFirewall = lib.mkOption {
-      type = lib.types.bool;
-      default = false;
-      description = "Listen on all interfaces and open the port.";
-    };
+    openFirewall = shared.openFirewall "Open WebUI";
   };
 
   config = lib.mkIf (cfg.enable && webui.enable) {

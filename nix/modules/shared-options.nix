@@ -1,0 +1,19 @@
+# Option constructors the service modules share (every service has a port and may face
+# the network). Imported as a plain function set, not as a module.
+{ lib }:
+{
+  port =
+    default: description:
+    lib.mkOption {
+      type = lib.types.port;
+      inherit default description;
+    };
+
+  openFirewall =
+    service:
+    lib.mkOption {
+      type = lib.types.bool;
+      default = false;
+      description = "Make ${service} listen on all interfaces and open its port (normally only the gateway and Open WebUI face the network).";
+    };
+}
