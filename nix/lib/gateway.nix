@@ -83,7 +83,8 @@ let
       timeout = "0s";
       idle_timeout = gateway.idleTimeout;
       retry_policy = {
-        # Only failures before a byte was sent upstream: never repeat a generation.
+        # Only failures before the upstream answered (no connection, refused stream, reset
+        # before the headers): a response that has started is never repeated.
         retry_on = "connect-failure,refused-stream,reset";
         num_retries = 2;
         retry_host_predicate = [
