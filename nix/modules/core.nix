@@ -9,7 +9,7 @@
 let
   cfg = config.services.local-llm;
   generators = import ../lib;
-  base = generators.stackJson (import ./stack-input.nix { inherit config lib; });
+  base = generators.stackJson cfg.stackInput;
   # What nix/lib does not know: services reached from outside (llmctl verify expects them
   # on all interfaces, with the port open), the models folder's owner, which files hold
   # secrets and which files the stack generates (none may contain a secret).
@@ -79,6 +79,13 @@ in
       '';
     };
 
+    stackInput = lib.mkOption {
+      type = lib.types.raw;
+      internal = true;
+      readOnly = true;
+      description = "The stack spec attrset nix/lib takes, translated from these options (stack-input.nix).";
+    };
+
     spec = lib.mkOption {
       # raw: not merged or inspected, so a profile error surfaces as its assertion.
       type = lib.types.raw;
@@ -97,7 +104,8 @@ in
 
   config = lib.mkMerge [
     {
-      services.local-llm.spec = generators.normalize (import ./stack-input.nix { inherit config lib; });
+      services.local-llm.stackInput = import ./stack-input.nix { inherit config lib; };
+      services.local-llm.spec = generators.normalize cfg.stackInput;
     }
     (lib.mkIf cfg.enable {
       users.users.${cfg.user} = {

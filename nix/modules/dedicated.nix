@@ -10,7 +10,6 @@ let
   cfg = config.services.local-llm;
   shared = import ./shared-options.nix { inherit lib; };
   generators = import ../lib;
-  input = import ./stack-input.nix { inherit config lib; };
   defaultPorts = {
     chat = 8000;
     embedding = 8001;
@@ -31,7 +30,7 @@ let
     role: d:
     let
       model = cfg.models.${d.model};
-      argv = generators.dedicatedServerArgv input role;
+      argv = generators.dedicatedServerArgv cfg.stackInput role;
       # Declared by source only: the model was fetched into a folder; serve its first GGUF.
       folder = "${cfg.modelsDir}/${d.model}";
       launcher = pkgs.writeShellScript "local-llm-${role}" (

@@ -9,7 +9,7 @@ let
   shared = import ./shared-options.nix { inherit lib; };
   generators = import ../lib;
   gateway = cfg.gateway;
-  settings = generators.envoyConfig (import ./stack-input.nix { inherit config lib; });
+  settings = generators.envoyConfig cfg.stackInput;
 in
 {
   options.services.local-llm.gateway = {

@@ -9,7 +9,7 @@ let
   cfg = config.services.local-llm;
   shared = import ./shared-options.nix { inherit lib; };
   generators = import ../lib;
-  settings = generators.ollamaSettings (import ./stack-input.nix { inherit config lib; });
+  settings = generators.ollamaSettings cfg.stackInput;
   modelsDir = "${cfg.modelsDir}/ollama";
 in
 {

@@ -9,7 +9,7 @@ let
   shared = import ./shared-options.nix { inherit lib; };
   generators = import ../lib;
   webui = cfg.webui;
-  settings = generators.webuiSettings (import ./stack-input.nix { inherit config lib; });
+  settings = generators.webuiSettings cfg.stackInput;
 in
 {
   options.services.local-llm.webui = {

@@ -70,8 +70,14 @@ in
       script = ''
         dataset=${lib.escapeShellArg zfs.dataset}
         if zfs list -H -o name "$dataset" >/dev/null 2>&1; then
+          # Reconcile: set only what differs (setting the mountpoint again would remount
+          # the folder under running model servers).
           ${lib.concatStringsSep "\n  " (
-            lib.mapAttrsToList (name: value: "zfs set ${name}=${lib.escapeShellArg value} \"$dataset\"") properties
+            lib.mapAttrsToList (
+              name: value:
+              "[ \"$(zfs get -H -o value ${name} \"$dataset\")\" = ${lib.escapeShellArg value} ] "
+              + "|| zfs set ${name}=${lib.escapeShellArg value} \"$dataset\""
+            ) properties
           )}
         else
           zfs create -p ${setArgs} "$dataset"

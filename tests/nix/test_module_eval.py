@@ -249,3 +249,48 @@ def test_stack_json_tells_verify_what_faces_the_network_and_what_is_secret(atlas
     nas = parse_stack(nas01["stackJson"], Path("/etc/local-llm/stack.json"))
     assert nas.endpoint("webui").open_firewall and nas.endpoint("webui").url == "http://nas-01:3001"
     assert nas.secret_files == ("/run/secrets/open-webui.env",)
+
+
+def test_dataset_script_creates_once_then_sets_only_what_differs(tmp_path):
+    """The local-llm-dataset script run with bash against a stand-in `zfs` (the real one
+    needs the kernel module; the VM test runs it for real): a missing dataset is created
+    with every property, an existing one only gets the properties that differ."""
+    import subprocess
+
+    models, state, calls = tmp_path / "models", tmp_path / "zfs-state", tmp_path / "zfs-calls"
+    models.mkdir()
+    fake = tmp_path / "bin" / "zfs"
+    fake.parent.mkdir()
+    fake.write_text(
+        f"""#!/bin/bash
+echo "$*" >> {calls}
+case "$1" in
+  list) [ -f {state} ] ;;
+  create) shift; for a in "$@"; do [[ $a == *=* ]] && echo "$a"; done > {state}; true ;;
+  get) sed -n "s|^$5=||p" {state} ;;
+  set) grep -v "^${{2%%=*}}=" {state} > {state}.new; echo "$2" >> {state}.new; mv {state}.new {state} ;;
+esac
+"""
+    )
+    fake.chmod(0o755)
+    host = tmp_path / "host.nix"
+    host.write_text(
+        '{ networking.hostId = "deadbeef"; services.local-llm = { enable = true;'
+        f' modelsDir = "{models}"; user = "root"; group = "root";'
+        ' zfs = { dataset = "tank/llm"; quota = "500G"; }; }; }'
+    )
+    script = evaluate_host(host)["units"]["local-llm-dataset"]["script"]
+
+    def run() -> list[str]:
+        calls.write_text("")
+        subprocess.run(
+            ["bash", "-euo", "pipefail", "-c", script], check=True, env={"PATH": f"{fake.parent}:/usr/bin:/bin"}
+        )
+        return [line for line in calls.read_text().splitlines() if line.split()[0] in ("create", "set")]
+
+    created = run()
+    assert len(created) == 1 and created[0].startswith("create -p")
+    assert set(state.read_text().split()) == {"compression=lz4", f"mountpoint={models}", "quota=500G", "recordsize=1M"}
+    assert run() == [], "an unchanged dataset is left alone (no remount)"
+    state.write_text(state.read_text().replace("quota=500G", "quota=100G"))
+    assert run() == ["set quota=500G tank/llm"], "only the property that differs is set"
