@@ -31,6 +31,7 @@ from typing import Any
 from llmctl.core.gguf_reader import GGUFError
 from llmctl.core.gguf_summary import FileSummary, NoCache, SummaryCache
 from llmctl.core.model_ids import GGUF_SUFFIX, split_parts, unique_ids
+from llmctl.errors import LlmctlError
 
 # llama.cpp `enum llama_pooling_type`
 POOLING_NAMES = {-1: "unspecified", 0: "none", 1: "mean", 2: "cls", 3: "last", 4: "rank"}
@@ -187,15 +188,11 @@ def scan(root: str | os.PathLike[str], cache: SummaryCache | NoCache | None = No
     try:
         real_root = root.resolve(strict=True)
     except OSError as error:
-        from llmctl.errors import LlmctlError
-
         raise LlmctlError(
             f"models folder {root} cannot be read: {error.strerror or error}",
             hint="pass --models-dir or set modelsDir in the stack spec",
         ) from error
     if not real_root.is_dir():
-        from llmctl.errors import LlmctlError
-
         raise LlmctlError(f"models folder {root} is not a folder", hint="pass --models-dir DIR")
 
     found: list[_Found] = []
