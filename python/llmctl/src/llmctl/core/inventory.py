@@ -120,8 +120,6 @@ class Inventory:
     projectors: list[Projector]
     invalid: list[InvalidFile]
     skipped: list[InvalidFile]
-    cache_hits: int = 0
-    cache_misses: int = 0
 
     def usable(self) -> list[Model]:
         return [model for model in self.models if model.usable]
@@ -237,8 +235,6 @@ def scan(root: str | os.PathLike[str], cache: SummaryCache | NoCache | None = No
         projectors=projectors,
         invalid=sorted(invalid, key=lambda item: str(item.path)),
         skipped=sorted(skipped, key=lambda item: str(item.path)),
-        cache_hits=cache.hits,
-        cache_misses=cache.misses,
     )
 
 
