@@ -101,10 +101,11 @@ def test_unknown_architecture_is_stated(runner, tmp_path):
         (["{chat}", "--gpu", "tpu"], 2, "Invalid value"),
         (["{chat}", "--kv-type", "q8_0", "--no-flash-attn"], 2, "requires flash attention"),
         (["{truncated}"], 1, "truncated"),
+        (["{folder}"], 1, "is a folder, not a GGUF file"),
     ],
 )
 def test_bad_input_is_one_clear_line(runner, tiny_models, args, code, message):
-    args = [a.format(chat=tiny_models.chat, truncated=tiny_models.truncated) for a in args]
+    args = [a.format(chat=tiny_models.chat, truncated=tiny_models.truncated, folder=tiny_models.root) for a in args]
     result = runner.invoke(cli, ["plan", *args])
     assert result.exit_code == code
     assert message in result.stderr

@@ -77,6 +77,10 @@ def inventory_model(models_dir: Path, model_id: str) -> ModelSource | None:
 
 def resolve_models(model: str, models_dir: Path | None) -> list[ModelSource]:
     path = Path(model).expanduser()
+    if path.is_dir():
+        raise LlmctlError(
+            f"{model}: is a folder, not a GGUF file", hint="give a .gguf file, or a model ID with --models-dir FOLDER"
+        )
     if path.exists():
         return [local_model(path)]
     if model.lower().endswith(".gguf"):
