@@ -102,7 +102,7 @@ class Comparison:
 
 def compare(case: Case, model: Path, log: str) -> Comparison:
     """Plan `model` for `case` on the CPU and set it beside what llama-server logged."""
-    from llmctl.core.kv_cache import cache_buffers, context_layout, layer_caches
+    from llmctl.core.kv_cache import cache_buffers, cache_cells, context_layout, layer_caches
     from llmctl.core.llama_log import parse_allocations
     from llmctl.core.model_source import local_model
     from llmctl.core.plan_model import model_shape
@@ -115,10 +115,7 @@ def compare(case: Case, model: Path, log: str) -> Comparison:
     caches = layer_caches(shape, layout, type_k=request.type_k, type_v=request.type_v, n_ubatch=request.n_ubatch)
     kv_lines = [round(b / MIB, 2) for b in cache_buffers(shape, caches)]
     actual = parse_allocations(log)
-    # Cells of the base cache, then of the SWA cache (the order llama.cpp logs them in).
-    cells = [
-        next((c.cells for il, c in enumerate(caches) if c.cells and shape.is_swa[il] == swa), 0) for swa in (0, 1)
-    ]
+    cells = cache_cells(shape, caches)
     return Comparison(
         case=case,
         kv_estimate=round(sum(kv_lines), 2),

@@ -98,12 +98,14 @@ def test_unknown_architecture_is_stated(runner, tmp_path):
         (["/nonexistent/model.gguf"], 1, "no such file"),
         (["no-such-model-id"], 1, "not a file, no model with this ID"),
         (["{chat}", "--kv-type", "q3_k"], 2, "Invalid value"),
+        (["{chat}", "--gpu", "tpu"], 2, "Invalid value"),
         (["{chat}", "--kv-type", "q8_0", "--no-flash-attn"], 2, "requires flash attention"),
         (["{truncated}"], 1, "truncated"),
+        (["{folder}"], 1, "is a folder, not a GGUF file"),
     ],
 )
 def test_bad_input_is_one_clear_line(runner, tiny_models, args, code, message):
-    args = [a.format(chat=tiny_models.chat, truncated=tiny_models.truncated) for a in args]
+    args = [a.format(chat=tiny_models.chat, truncated=tiny_models.truncated, folder=tiny_models.root) for a in args]
     result = runner.invoke(cli, ["plan", *args])
     assert result.exit_code == code
     assert message in result.stderr
@@ -143,3 +145,4 @@ def test_model_ids_are_the_inventorys(runner, tiny_models, tmp_path):
     assert result.exit_code == 1 and "no model with this ID" in result.stderr
     result = runner.invoke(cli, ["plan", "tiny-split-f16", "--models-dir", str(models)])
     assert result.exit_code == 1 and "incomplete split set, shard(s) 2 of 2 missing" in result.stderr
+    assert "Hint: download the missing shards" in result.stderr

@@ -7,10 +7,11 @@ from pathlib import Path
 import click
 
 from llmctl.app import run_context, stack_option
+from llmctl.core.gpu_profiles import PROFILES
+from llmctl.core.kv_cache import KV_TYPES
 from llmctl.errors import UsageError
 from llmctl.output import binary_size, emit_json, info, json_option, table, warn
 
-KV_TYPE_CHOICES = ("f32", "f16", "bf16", "q8_0", "q4_0", "q4_1", "iq4_nl", "q5_0", "q5_1")
 CTX_TABLE_TYPES = ("f16", "q8_0", "q4_0")
 
 
@@ -18,15 +19,12 @@ def _bytes(n: int | None) -> str:
     return binary_size(n, digits=2)
 
 
-PROFILE_NAMES = ("strix-halo", "radeon-r9700", "rx-7900xtx", "rx-7600", "nvidia", "cpu")
-
-
 @click.command()
 @click.argument("model")
 @click.option("-c", "--ctx", type=click.IntRange(min=1), help="Context size (-c); default: the training context.")
 @click.option(
     "--kv-type",
-    type=click.Choice(KV_TYPE_CHOICES),
+    type=click.Choice(KV_TYPES),
     default="f16",
     show_default=True,
     help="KV cache type for K and V (-ctk/-ctv).",
@@ -39,7 +37,7 @@ PROFILE_NAMES = ("strix-halo", "radeon-r9700", "rx-7900xtx", "rx-7600", "nvidia"
 )
 @click.option("--kv-unified", is_flag=True, help="One cache shared by the slots even with --parallel (-kvu).")
 @click.option("--ngl", type=click.IntRange(min=0), help="Layers on the GPU (-ngl); default: the most that fit.")
-@click.option("--gpu", "gpu_profile", type=click.Choice(PROFILE_NAMES), help="GPU profile to plan against.")
+@click.option("--gpu", "gpu_profile", type=click.Choice(tuple(PROFILES)), help="GPU profile to plan against.")
 @click.option(
     "--gpu-mem",
     type=click.FloatRange(min=0.0, min_open=True),
@@ -92,10 +90,7 @@ def plan(
     from llmctl.core.planner import Budget, PlanInputError, PlanRequest
 
     stack = run_context().stack(required=False)
-    try:
-        profile, gib = budget_profile(gpu_profile, gpu_mem, stack.gpu if stack.path else None)
-    except KeyError as error:
-        raise UsageError(f"unknown GPU profile {error}") from None
+    profile, gib = budget_profile(gpu_profile, gpu_mem, stack.gpu if stack.path else None)
     budget = Budget.from_profile(profile, gib)
     request = PlanRequest(
         ctx=ctx,

@@ -21,7 +21,7 @@ offloaded model needs more (host-boundary copies; gguf-parser-go#45 measured
 
 from __future__ import annotations
 
-from llmctl.core.kv_cache import ContextLayout, LayerCache
+from llmctl.core.kv_cache import ContextLayout, LayerCache, cache_cells
 from llmctl.core.plan_model import ModelShape
 
 PARTIAL_OFFLOAD_FACTOR = 2.0
@@ -43,10 +43,7 @@ def compute_bytes(
     """The compute buffer of a device running the whole graph."""
     n_tokens = min(layout.n_ctx, n_ubatch)
     # One mask per cache: the base cache and, for iSWA models, the SWA cache.
-    cache_sizes = [
-        next((c.cells for il, c in enumerate(caches) if c.cells and shape.is_swa[il] == swa), 0)
-        for swa in (False, True)
-    ]
+    cache_sizes = cache_cells(shape, caches)
     mask_element = 2 if flash_attn else 4
     mask = sum(cells * n_tokens * mask_element for cells in cache_sizes)
     activations = n_tokens * 4 * (6 * shape.n_embd + 3 * ffn_width(shape))

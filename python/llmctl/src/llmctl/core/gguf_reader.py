@@ -22,7 +22,6 @@ from __future__ import annotations
 import os
 import stat
 import struct
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -154,10 +153,6 @@ class TensorInfo:
     n_elements: int
     n_bytes: int
 
-    @property
-    def type_name(self) -> str:
-        return ggml_type_name(self.type_id)
-
 
 @dataclass
 class GGUFHeader:
@@ -191,12 +186,6 @@ class GGUFHeader:
         if self.tensors is None:
             return None
         return sum(tensor.n_elements for tensor in self.tensors)
-
-    @property
-    def tensor_bytes(self) -> int | None:
-        if self.tensors is None:
-            return None
-        return sum(tensor.n_bytes for tensor in self.tensors)
 
 
 def ggml_type_name(type_id: int) -> str:
@@ -498,14 +487,3 @@ def _check_data_fits(header: GGUFHeader) -> None:
             f"truncated: tensor data needs {needed} bytes but the file has {header.file_size}",
             header.file_size,
         )
-
-
-def read_many(paths, *, tensors: bool = False, on_error: Callable[[GGUFError], None] | None = None):
-    """Read several files; errors go to `on_error` (or are raised)."""
-    for path in paths:
-        try:
-            yield read_gguf(path, tensors=tensors)
-        except GGUFError as error:
-            if on_error is None:
-                raise
-            on_error(error)

@@ -71,6 +71,11 @@ def summarize(header: GGUFHeader) -> FileSummary:
     )
 
 
+def read_summary(path: Path) -> FileSummary:
+    """Read the file's header (no short arrays inlined: discovery needs none) and summarize it."""
+    return summarize(read_gguf(path, tensors=True, inline_arrays=False))
+
+
 def default_cache_dir() -> Path:
     explicit = os.environ.get(CACHE_ENV)
     if explicit:
@@ -120,7 +125,7 @@ class SummaryCache:
                 self._used[key] = cached
                 return found
         self.misses += 1
-        found = summarize(read_gguf(path, tensors=True, inline_arrays=False))
+        found = read_summary(path)
         self._used[key] = dict(vars(found))  # asdict() deep-copies: slow for 1,000 files
         self._dirty = True
         return found
@@ -147,7 +152,7 @@ class NoCache:
 
     def summary(self, path: Path, stat: os.stat_result) -> FileSummary:
         self.misses += 1
-        return summarize(read_gguf(path, tensors=True, inline_arrays=False))
+        return read_summary(path)
 
     def save(self) -> None:
         pass

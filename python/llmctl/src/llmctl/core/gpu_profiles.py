@@ -57,8 +57,6 @@ def budget_profile(profile_name: str | None, gpu_gib: float | None, stack_gpu=No
     """The profile and GPU memory to plan against: --gpu / --gpu-mem first, then
     the stack spec's `gpu` section, else the cpu profile."""
     if profile_name is not None:
-        if profile_name not in PROFILES:
-            raise KeyError(profile_name)
         return PROFILES[profile_name], gpu_gib
     if stack_gpu is not None and (stack_gpu.profile in PROFILES or stack_gpu.memory_gib is not None):
         base = PROFILES.get(stack_gpu.profile or "")

@@ -31,6 +31,7 @@ from typing import Any
 from llmctl.core.gguf_reader import GGUFError
 from llmctl.core.gguf_summary import FileSummary, NoCache, SummaryCache
 from llmctl.core.model_ids import GGUF_SUFFIX, split_parts, unique_ids
+from llmctl.errors import LlmctlError
 
 # llama.cpp `enum llama_pooling_type`
 POOLING_NAMES = {-1: "unspecified", 0: "none", 1: "mean", 2: "cls", 3: "last", 4: "rank"}
@@ -119,8 +120,6 @@ class Inventory:
     projectors: list[Projector]
     invalid: list[InvalidFile]
     skipped: list[InvalidFile]
-    cache_hits: int = 0
-    cache_misses: int = 0
 
     def usable(self) -> list[Model]:
         return [model for model in self.models if model.usable]
@@ -187,15 +186,11 @@ def scan(root: str | os.PathLike[str], cache: SummaryCache | NoCache | None = No
     try:
         real_root = root.resolve(strict=True)
     except OSError as error:
-        from llmctl.errors import LlmctlError
-
         raise LlmctlError(
             f"models folder {root} cannot be read: {error.strerror or error}",
             hint="pass --models-dir or set modelsDir in the stack spec",
         ) from error
     if not real_root.is_dir():
-        from llmctl.errors import LlmctlError
-
         raise LlmctlError(f"models folder {root} is not a folder", hint="pass --models-dir DIR")
 
     found: list[_Found] = []
@@ -240,8 +235,6 @@ def scan(root: str | os.PathLike[str], cache: SummaryCache | NoCache | None = No
         projectors=projectors,
         invalid=sorted(invalid, key=lambda item: str(item.path)),
         skipped=sorted(skipped, key=lambda item: str(item.path)),
-        cache_hits=cache.hits,
-        cache_misses=cache.misses,
     )
 
 

@@ -115,3 +115,12 @@ def cache_buffers(shape: ModelShape, caches: list[LayerCache]) -> list[int]:
     base = sum(c.kv_bytes for il, c in enumerate(caches) if not shape.is_swa[il])
     swa = sum(c.kv_bytes for il, c in enumerate(caches) if shape.is_swa[il])
     return [b for b in (base, swa) if b] if any(shape.is_swa) else [base]
+
+
+def cache_cells(shape: ModelShape, caches: list[LayerCache]) -> list[int]:
+    """Cells per stream of the base cache, then of the SWA cache (the order llama.cpp
+    logs them in); 0 for a cache the model does not have."""
+    return [
+        next((c.cells for il, c in enumerate(caches) if c.cells and shape.is_swa[il] == swa), 0)
+        for swa in (False, True)
+    ]

@@ -16,6 +16,7 @@ from llmctl.core.model_ids import split_parts
 from llmctl.errors import LlmctlError
 
 HUB_REPO = re.compile(r"[\w.-]+/[\w.-]+(:[\w.-]+)?")
+MISSING_SHARDS_HINT = "download the missing shards (llmctl download) or wait for the download to finish"
 
 
 @dataclass
@@ -37,7 +38,10 @@ def shard_paths(path: Path) -> list[Path]:
     shards = [path.with_name(f"{stem}-{n:05d}-of-{count:05d}.gguf") for n in range(1, count + 1)]
     absent = [shard.name for shard in shards if not shard.is_file()]
     if absent:
-        raise LlmctlError(f"split model {path.name} is incomplete: {', '.join(absent)} missing")
+        raise LlmctlError(
+            f"split model {path.name} is incomplete: {', '.join(absent)} missing",
+            hint=MISSING_SHARDS_HINT,
+        )
     return shards
 
 
@@ -64,16 +68,25 @@ def inventory_model(models_dir: Path, model_id: str) -> ModelSource | None:
         return None
     if not model.usable:
         missing = ", ".join(map(str, model.split["missing"]))
-        raise LlmctlError(f"{model.id}: incomplete split set, shard(s) {missing} of {model.split['count']} missing")
+        raise LlmctlError(
+            f"{model.id}: incomplete split set, shard(s) {missing} of {model.split['count']} missing",
+            hint=MISSING_SHARDS_HINT,
+        )
     return ModelSource(model.path.name, [_read(path) for path in model.paths])
 
 
 def resolve_models(model: str, models_dir: Path | None) -> list[ModelSource]:
     path = Path(model).expanduser()
+    if path.is_dir():
+        raise LlmctlError(
+            f"{model}: is a folder, not a GGUF file", hint="give a .gguf file, or a model ID with --models-dir FOLDER"
+        )
     if path.exists():
         return [local_model(path)]
     if model.lower().endswith(".gguf"):
-        raise LlmctlError(f"{model}: no such file")
+        raise LlmctlError(
+            f"{model}: no such file", hint="check the path, or give a model ID as `llmctl models` lists it"
+        )
     if models_dir is not None:
         found = inventory_model(models_dir, model)
         if found is not None:

@@ -130,7 +130,6 @@ class ModelShape:
     output_bytes: int  # output.weight + output_norm (the "output layer" -ngl offloads first)
     input_bytes: int  # token_embd and other non-block tensors, always on the CPU
     tied_output_bytes: int  # token_embd duplicated as output when output.weight is absent
-    total_weight_bytes: int
     files: list[str] = field(default_factory=list)
     file_bytes: int = 0
     missing: list[str] = field(default_factory=list)
@@ -204,7 +203,7 @@ def model_shape(headers: list[GGUFHeader]) -> ModelShape:
     head_v = [value_swa if is_swa[il] else value_length for il in range(n_layer)]
 
     is_recurrent = _recurrent_layers(arch, meta, n_layer, n_head_kv, missing)
-    n_embd_r, n_embd_s = _recurrent_state(arch, meta, n_embd, head0) if any(is_recurrent) else (0, 0)
+    n_embd_r, n_embd_s = _recurrent_state(arch, meta, n_embd) if any(is_recurrent) else (0, 0)
     is_mla = f"{arch}.attention.key_length_mla" in meta
 
     n_layer_kv = n_layer - n_nextn
@@ -248,7 +247,6 @@ def model_shape(headers: list[GGUFHeader]) -> ModelShape:
         output_bytes=output_bytes,
         input_bytes=input_bytes,
         tied_output_bytes=0 if has_output else token_embd,
-        total_weight_bytes=sum(layer_bytes) + output_bytes + input_bytes,
         files=[h.path for h in headers],
         file_bytes=sum(h.file_size for h in headers),
         missing=missing,
@@ -305,7 +303,7 @@ def _recurrent_layers(arch: str, meta: dict, n_layer: int, n_head_kv: list[int],
     return [False] * n_layer
 
 
-def _recurrent_state(arch: str, meta: dict, n_embd: int, n_head: int) -> tuple[int, int]:
+def _recurrent_state(arch: str, meta: dict, n_embd: int) -> tuple[int, int]:
     """(n_embd_r, n_embd_s): llama_hparams::n_embd_r() / n_embd_s()."""
 
     def key(suffix: str) -> int:

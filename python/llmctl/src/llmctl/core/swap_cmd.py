@@ -29,12 +29,12 @@ from llmctl.errors import LlmctlError
 PORT_MACRO = "${PORT}"
 _BARE = re.compile(r"^[A-Za-z0-9_@%+=:,./-]+$")
 # Control characters and the Unicode line/paragraph separators (see inventory.name_problem).
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+CONTROL_CHARS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 def quote_arg(arg: str) -> str:
     """`arg` written so that llama-swap's splitter gives back exactly `arg`."""
-    if _CONTROL.search(arg):
+    if CONTROL_CHARS.search(arg):
         raise LlmctlError(
             f"cannot pass {arg!r} to llama-swap: it contains a newline or another control character",
             hint="rename the file or change the argument; llama-swap splits cmd on newlines and drops '#' lines",

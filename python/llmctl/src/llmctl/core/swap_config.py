@@ -16,14 +16,13 @@ packaged by nixpkgs up to v250); `metadata` needs v163 and is left out before.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import PurePath
 from typing import TYPE_CHECKING, Any
 
 from llmctl.core.inventory import Inventory, Model
-from llmctl.core.swap_cmd import join_cmd, server_argv
+from llmctl.core.swap_cmd import CONTROL_CHARS, join_cmd, server_argv
 from llmctl.stack import DeclaredModel, StackSpec
 
 if TYPE_CHECKING:
@@ -48,7 +47,7 @@ class SwapConfig:
         body = yaml.dump(
             self.document, Dumper=dumper, sort_keys=False, allow_unicode=True, default_flow_style=False, width=1 << 30
         )
-        shown = re.sub("[\x00-\x1f\x7f-\x9f\u2028\u2029]", "?", _no_macro(models_dir))
+        shown = CONTROL_CHARS.sub("?", _no_macro(models_dir))
         return HEADER.format(models_dir=shown) + body
 
 
