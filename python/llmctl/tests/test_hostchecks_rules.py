@@ -38,6 +38,13 @@ def test_expected_bind_follows_the_url_host():
     assert rules.expected_bind("http://0.0.0.0:4001") == rules.ALL
 
 
+def test_url_host_drops_scheme_port_and_brackets():
+    assert rules.url_host("http://atlas:4001") == "atlas"
+    assert rules.url_host("http://[::1]:8000/v1") == "::1"
+    assert rules.url_host("http://[::1]") == "::1"
+    assert rules.url_host("https://Strix-Halo.lan") == "strix-halo.lan"
+
+
 def test_bind_problems():
     listening = ["tcp://0.0.0.0:4001", "tcp://127.0.0.1:8000", "tcp://:::9901", "unix:///run/x.sock"]
     assert rules.bound_addresses(listening, 9901) == {"::"}

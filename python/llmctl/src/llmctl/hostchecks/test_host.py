@@ -27,8 +27,8 @@ def test_service_active(host, endpoint):
 
 
 def test_port_bound_as_declared(host, endpoint):
-    hostname = endpoint.url.split("://", 1)[1].split("/", 1)[0].rsplit(":", 1)[0]
-    if not rules.is_loopback(hostname) and hostname not in (host.check_output("hostname"), "0.0.0.0"):
+    hostname = rules.url_host(endpoint.url)
+    if not rules.is_loopback(hostname) and hostname not in (host.check_output("hostname").lower(), "0.0.0.0"):
         pytest.skip(f"{endpoint.url} is not on this host")
     port = rules.url_port(endpoint.url)
     expected = rules.expected_bind(endpoint.url)
