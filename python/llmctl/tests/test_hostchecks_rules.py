@@ -38,6 +38,11 @@ def test_expected_bind_follows_the_url_host():
     assert rules.expected_bind("http://0.0.0.0:4001") == rules.ALL
 
 
+def test_first_api_key_skips_comments_and_blank_lines_as_the_gateway_does():
+    assert rules.first_api_key("# gateway API keys\n\n  sk-one  \nsk-two\n") == "sk-one"
+    assert rules.first_api_key("# only a comment\n\n") is None
+
+
 def test_url_host_drops_scheme_port_and_brackets():
     assert rules.url_host("http://atlas:4001") == "atlas"
     assert rules.url_host("http://[::1]:8000/v1") == "::1"

@@ -86,23 +86,27 @@ class HttpAnswer:
 
 @pytest.fixture
 def http(host):
-    """`http(method, url, body=None)` run ON the checked host (loopback endpoints are
-    only reachable there): urllib for the local backend, curl over SSH."""
+    """`http(method, url, body=None, timeout=..., headers=None)` run ON the checked host
+    (loopback endpoints are only reachable there): urllib for the local backend, curl over SSH."""
 
-    def call(method: str, url: str, body: dict | None = None, timeout: float = HEALTH_TIMEOUT_S) -> HttpAnswer:
+    def call(
+        method: str, url: str, body: dict | None = None, timeout: float = HEALTH_TIMEOUT_S, headers: dict | None = None
+    ) -> HttpAnswer:
         if host.backend.NAME == "local":
-            return _local_http(method, url, body, timeout)
-        return _curl_http(host, method, url, body, timeout)
+            return _local_http(method, url, body, timeout, headers or {})
+        return _curl_http(host, method, url, body, timeout, headers or {})
 
     return call
 
 
-def _local_http(method: str, url: str, body: dict | None, timeout: float) -> HttpAnswer:
+def _local_http(method: str, url: str, body: dict | None, timeout: float, headers: dict) -> HttpAnswer:
     import urllib.error
     import urllib.request
 
     data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        url, data=data, method=method, headers={"Content-Type": "application/json", **headers}
+    )
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
     try:
         with opener.open(request, timeout=timeout) as response:
@@ -113,8 +117,12 @@ def _local_http(method: str, url: str, body: dict | None, timeout: float) -> Htt
         return HttpAnswer(None, "", str(getattr(error, "reason", error)))
 
 
-def _curl_http(host, method: str, url: str, body: dict | None, timeout: float) -> HttpAnswer:
+def _curl_http(
+    host, method: str, url: str, body: dict | None, timeout: float, headers: dict | None = None
+) -> HttpAnswer:
     argv = ["curl", "-sS", "--noproxy", "*", "-m", str(int(timeout)), "-X", method, "-w", "\n%{http_code}"]
+    for name, value in (headers or {}).items():
+        argv += ["-H", f"{name}: {value}"]
     if body is not None:
         argv += ["-H", "Content-Type: application/json", "--data-binary", json.dumps(body)]
     done = host.run(" ".join(_quote(part) for part in [*argv, url]))

@@ -95,3 +95,10 @@ def secret_needles(content: str) -> list[str]:
         if sep and key.strip() and not key.strip().startswith("#"):
             needles.append(value.strip().strip("'\""))
     return [needle for needle in dict.fromkeys(needles) if len(needle) >= MIN_SECRET_CHARS]
+
+
+def first_api_key(content: str) -> str | None:
+    """The first key of a gateway API key file, read as the gateway reads it: one key
+    per line, blank lines and lines starting with # ignored."""
+    keys = (line.strip() for line in content.splitlines())
+    return next((key for key in keys if key and not key.startswith("#")), None)

@@ -111,7 +111,7 @@ GATEWAY_REQUESTS = {
 }
 
 
-def test_gateway_answers(http, stack, gateway_request):
+def test_gateway_answers(host, http, stack, gateway_request):
     gateway = stack.endpoint("gateway")
     if gateway is None:
         pytest.skip("the stack spec has no enabled gateway")
@@ -119,7 +119,9 @@ def test_gateway_answers(http, stack, gateway_request):
     if model is None:
         pytest.skip(f"no {gateway_request} model in the stack spec (endpoints.{gateway_request}.model or models)")
     path, body, read = GATEWAY_REQUESTS[gateway_request]
-    answer = http("POST", gateway.url + path, body(model), timeout=REQUEST_TIMEOUT_S)
+    answer = http(
+        "POST", gateway.url + path, body(model), timeout=REQUEST_TIMEOUT_S, headers=_gateway_auth(host, stack)
+    )
     if answer.status != 200:
         detail = answer.error or f"HTTP {answer.status}: {answer.body.strip()[:160]}"
         fail(f"gateway POST {path} (model {model}): {detail}")
@@ -128,6 +130,21 @@ def test_gateway_answers(http, stack, gateway_request):
             raise ValueError("empty result")
     except (ValueError, KeyError, IndexError, TypeError) as error:
         fail(f"gateway POST {path} (model {model}): unexpected answer ({error}): {answer.body.strip()[:160]}")
+
+
+def _gateway_auth(host, stack) -> dict[str, str]:
+    """The gateway wants `Authorization: Bearer KEY` when the spec names a key file: the
+    first key of that file on the checked host (never printed)."""
+    path = stack.gateway.api_key_file
+    if not path:
+        return {}
+    keys = host.file(path)
+    if not keys.exists:
+        fail(f"gateway API key file {path} does not exist")
+    key = rules.first_api_key(keys.content_string)
+    if key is None:
+        fail(f"gateway API key file {path} holds no key")
+    return {"Authorization": f"Bearer {key}"}
 
 
 def _model_for(stack, role: str) -> str | None:
