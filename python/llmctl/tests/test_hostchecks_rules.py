@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from click.testing import CliRunner
 
 from llmctl.cli import cli
@@ -28,6 +30,22 @@ COMMIT"""
 def test_open_ports_from_nftables_and_iptables():
     assert rules.open_ports(NFT_RULESET) == {22, 4001, 8080, 8081}
     assert rules.open_ports(IPTABLES_SAVE) == {22, 4001, 9000, 9001, 9002}
+
+
+def test_firewall_rules_come_from_iptables_when_nft_shows_none(tmp_path, monkeypatch):
+    """nft installed but empty (an iptables-legacy firewall): the iptables rules are read,
+    the check is not skipped as if no firewall were loaded."""
+    import testinfra
+
+    from llmctl.hostchecks.test_host import _firewall_ruleset
+
+    for name, output in (("nft", ""), ("iptables-save", IPTABLES_SAVE)):
+        program = tmp_path / name
+        program.write_text(f"#!/bin/sh\ncat <<'EOF'\n{output}\nEOF\n")
+        program.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}:{os.environ['PATH']}")
+    ruleset = _firewall_ruleset(testinfra.get_host("local://"))
+    assert rules.open_ports(ruleset) == {22, 4001, 9000, 9001, 9002}
 
 
 def test_expected_bind_follows_the_url_host():

@@ -40,8 +40,6 @@ def test_port_bound_as_declared(host, endpoint):
 
 def test_firewall_matches_spec(host, stack):
     ruleset = _firewall_ruleset(host)
-    if not ruleset.strip():
-        pytest.skip("no firewall rules are loaded on this host")
     opened = rules.open_ports(ruleset)
     problems = []
     for endpoint in (e for e in stack.endpoints.values() if e.enable):
@@ -55,13 +53,19 @@ def test_firewall_matches_spec(host, stack):
 
 
 def _firewall_ruleset(host) -> str:
-    for command in ("nft list ruleset", "iptables-save"):
-        if host.exists(command.split()[0]):
-            done = host.run(command)
-            if done.rc == 0:
-                return done.stdout
-            pytest.skip(f"`{command}` failed ({done.stderr.strip()[:120] or f'exit code {done.rc}'})")
-    pytest.skip("neither nft nor iptables-save is available, so the firewall cannot be read")
+    """The first non-empty ruleset of nft, then iptables-save: a host may have nft installed
+    while its firewall is iptables-legacy, whose rules nft does not show."""
+    readers = [command for command in ("nft list ruleset", "iptables-save") if host.exists(command.split()[0])]
+    if not readers:
+        pytest.skip("neither nft nor iptables-save is available, so the firewall cannot be read")
+    failures = []
+    for command in readers:
+        done = host.run(command)
+        if done.rc != 0:
+            failures.append(f"`{command}` failed ({done.stderr.strip()[:120] or f'exit code {done.rc}'})")
+        elif done.stdout.strip():
+            return done.stdout
+    pytest.skip("; ".join(failures) or "no firewall rules are loaded on this host")
 
 
 def test_models_folder(host, stack):
