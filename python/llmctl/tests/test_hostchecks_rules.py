@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 
 from click.testing import CliRunner
@@ -105,3 +106,24 @@ def test_verify_with_an_invalid_spec_is_one_clear_error(tmp_path):
     assert result.exit_code == 1
     assert "unknown key 'secrets.file'" in result.stderr
     assert "Traceback" not in result.output
+
+
+def test_a_host_without_a_readable_spec_is_one_clear_error(tmp_path, monkeypatch):
+    """Without --stack the host's own spec is read first (testinfra's local backend stands
+    in for SSH): missing or broken, verify stops with the file named, before any check."""
+    import pytest
+
+    from llmctl.core.verify import run_host_checks
+    from llmctl.errors import StackSpecError
+
+    host_spec = tmp_path / "stack.json"
+    monkeypatch.setattr("llmctl.hostchecks.plugin.DEFAULT_STACK_PATH", host_spec)
+    with pytest.raises(StackSpecError, match=f"stack spec {host_spec} does not exist on local://") as missing:
+        run_host_checks("local://", None)
+    assert "--stack FILE" in missing.value.hint
+    host_spec.write_text('{"version": 1,')
+    with pytest.raises(StackSpecError, match=f"stack spec {host_spec} on local://: not valid JSON"):
+        run_host_checks("local://", None)
+    host_spec.write_text(json.dumps({"version": 1, "modelsDir": str(tmp_path)}))
+    checks = {result["check"]: result["result"] for result in run_host_checks("local://", None)}
+    assert checks["models folder"] == "pass", "a readable spec is the one the checks use"
