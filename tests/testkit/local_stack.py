@@ -246,8 +246,8 @@ def local_stack(
         envoy_file = work_dir / "generated" / "envoy.json"
         envoy_file.parent.mkdir(exist_ok=True)
         envoy_file.write_text(json.dumps(generated["envoy"], indent=2))
-        # Host facts lib.stackJson does not produce (nothing in nix/ does yet); verify's
-        # secret check needs them.
+        # Host facts lib.stackJson does not produce (the NixOS module adds them, see
+        # nix/modules/core.nix); verify's secret check needs them.
         generated["stack"]["secrets"] = {"files": [str(path) for path in secret_files]}
         generated["stack"]["generatedConfigs"] = [str(envoy_file)]
         stack_file = work_dir / "stack.json"

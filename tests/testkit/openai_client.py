@@ -33,16 +33,16 @@ def post_json(
     if api_key is not None:
         headers["Authorization"] = f"Bearer {api_key}"
     request = urllib.request.Request(url, data=data, headers=headers, method="POST")
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            return Reply(response.status, response.read(), dict(response.headers))
-    except urllib.error.HTTPError as error:
-        return Reply(error.code, error.read(), dict(error.headers))
+    return _send(request, timeout)
 
 
 def get(url: str, *, api_key: str | None = None, timeout: float = 10.0) -> Reply:
     headers = {"Authorization": f"Bearer {api_key}"} if api_key is not None else {}
     request = urllib.request.Request(url, headers=headers)
+    return _send(request, timeout)
+
+
+def _send(request: urllib.request.Request, timeout: float) -> Reply:
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             return Reply(response.status, response.read(), dict(response.headers))

@@ -131,7 +131,6 @@ class ReplayServer:
             raise ValueError(f"unknown fault {self.fault!r}; one of {FAULTS}")
         self._released = threading.Event()
         self._server = QuietHTTPServer(("127.0.0.1", 0), self._handler())
-        self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True, name=f"replay-{self.name}")
 
     @property

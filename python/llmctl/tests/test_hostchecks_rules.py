@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import os
+
 from click.testing import CliRunner
 
 from llmctl.cli import cli
@@ -30,12 +33,40 @@ def test_open_ports_from_nftables_and_iptables():
     assert rules.open_ports(IPTABLES_SAVE) == {22, 4001, 9000, 9001, 9002}
 
 
+def test_firewall_rules_come_from_iptables_when_nft_shows_none(tmp_path, monkeypatch):
+    """nft installed but empty (an iptables-legacy firewall): the iptables rules are read,
+    the check is not skipped as if no firewall were loaded."""
+    import testinfra
+
+    from llmctl.hostchecks.test_host import _firewall_ruleset
+
+    for name, output in (("nft", ""), ("iptables-save", IPTABLES_SAVE)):
+        program = tmp_path / name
+        program.write_text(f"#!/bin/sh\ncat <<'EOF'\n{output}\nEOF\n")
+        program.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}:{os.environ['PATH']}")
+    ruleset = _firewall_ruleset(testinfra.get_host("local://"))
+    assert rules.open_ports(ruleset) == {22, 4001, 9000, 9001, 9002}
+
+
 def test_expected_bind_follows_the_url_host():
     assert rules.expected_bind("http://127.0.0.1:8000") == rules.LOOPBACK
     assert rules.expected_bind("http://localhost:8000") == rules.LOOPBACK
     assert rules.expected_bind("http://[::1]:8000") == rules.LOOPBACK
     assert rules.expected_bind("http://strix-halo.lan:4001") == rules.ALL
     assert rules.expected_bind("http://0.0.0.0:4001") == rules.ALL
+
+
+def test_first_api_key_skips_comments_and_blank_lines_as_the_gateway_does():
+    assert rules.first_api_key("# gateway API keys\n\n  sk-one  \nsk-two\n") == "sk-one"
+    assert rules.first_api_key("# only a comment\n\n") is None
+
+
+def test_url_host_drops_scheme_port_and_brackets():
+    assert rules.url_host("http://atlas:4001") == "atlas"
+    assert rules.url_host("http://[::1]:8000/v1") == "::1"
+    assert rules.url_host("http://[::1]") == "::1"
+    assert rules.url_host("https://Strix-Halo.lan") == "strix-halo.lan"
 
 
 def test_bind_problems():
@@ -75,3 +106,24 @@ def test_verify_with_an_invalid_spec_is_one_clear_error(tmp_path):
     assert result.exit_code == 1
     assert "unknown key 'secrets.file'" in result.stderr
     assert "Traceback" not in result.output
+
+
+def test_a_host_without_a_readable_spec_is_one_clear_error(tmp_path, monkeypatch):
+    """Without --stack the host's own spec is read first (testinfra's local backend stands
+    in for SSH): missing or broken, verify stops with the file named, before any check."""
+    import pytest
+
+    from llmctl.core.verify import run_host_checks
+    from llmctl.errors import StackSpecError
+
+    host_spec = tmp_path / "stack.json"
+    monkeypatch.setattr("llmctl.hostchecks.plugin.DEFAULT_STACK_PATH", host_spec)
+    with pytest.raises(StackSpecError, match=f"stack spec {host_spec} does not exist on local://") as missing:
+        run_host_checks("local://", None)
+    assert "--stack FILE" in missing.value.hint
+    host_spec.write_text('{"version": 1,')
+    with pytest.raises(StackSpecError, match=f"stack spec {host_spec} on local://: not valid JSON"):
+        run_host_checks("local://", None)
+    host_spec.write_text(json.dumps({"version": 1, "modelsDir": str(tmp_path)}))
+    checks = {result["check"]: result["result"] for result in run_host_checks("local://", None)}
+    assert checks["models folder"] == "pass", "a readable spec is the one the checks use"

@@ -7,6 +7,7 @@ shared processes."""
 from __future__ import annotations
 
 import json
+import secrets
 import subprocess
 import sys
 from pathlib import Path
@@ -116,6 +117,24 @@ def test_verify_passes_on_the_local_stack(stack):
     human = verify(stack.stack_file)
     assert human.returncode == 0
     assert "gateway answers [rerank]" in human.stdout and "pass" in human.stdout
+
+
+def test_verify_asks_a_gateway_that_wants_a_key_with_its_first_key(tmp_path):
+    """With gateway.apiKeyFile (as the NixOS module writes it for a host with API keys)
+    the gateway requests carry the file's first key; without it they get 401."""
+    key = "sk-verify-" + secrets.token_hex(8)
+    with local_stack(work_dir=tmp_path, api_key=key) as keyed:
+        result = verify(keyed.stack_file, "--json")
+        document = keyed.stack_json_copy()
+        del document["gateway"]["apiKeyFile"]
+        keyless = verify(keyed.write_stack_json(document, "keyless.json"), "--json")
+    assert result.returncode == 0, result.stdout + result.stderr
+    checks = {c["check"]: c for c in json.loads(result.stdout)["checks"]}
+    for role in ("chat", "embedding", "rerank"):
+        assert checks[f"gateway answers [{role}]"]["result"] == "pass", checks[f"gateway answers [{role}]"]
+    assert key not in result.stdout + result.stderr, "the key itself is never printed"
+    refused = {c["check"]: c for c in json.loads(keyless.stdout)["checks"]}["gateway answers [chat]"]
+    assert refused["result"] == "fail" and "HTTP 401" in refused["reason"]
 
 
 def test_verify_fails_when_a_port_moved(stack):

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import importlib
 import os
-import sys
 from dataclasses import dataclass
 
 import click
 
+from llmctl import output
 from llmctl.errors import EXIT_FAILURE, LlmctlError
 
 
@@ -79,7 +79,7 @@ def _debug_requested(ctx: click.Context) -> bool:
 def _report(message: str, hint: str | None) -> None:
     click.echo(click.style("Error: ", fg="red", bold=True) + message, err=True)
     if hint:
-        click.echo(click.style("Hint: ", fg="cyan") + hint, err=True)
+        output.hint(hint)
 
 
 def _store_stack(ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
@@ -111,7 +111,3 @@ def run_context(ctx: click.Context | None = None) -> RunContext:
     if root.obj is None:
         root.obj = RunContext()
     return root.obj
-
-
-def is_terminal() -> bool:
-    return sys.stdout.isatty()

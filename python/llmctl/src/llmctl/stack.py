@@ -22,17 +22,6 @@ STACK_ENV = "LOCAL_LLM_STACK"
 DEFAULT_MODELS_DIR = "/var/lib/local-llm/models"
 DEFAULT_SWAP_CONFIG = "/var/lib/llama-swap/config.yaml"
 SPEC_VERSION = 1
-ENDPOINT_NAMES = (
-    "gateway",
-    "gatewayAdmin",
-    "gatewayMetrics",
-    "llamaSwap",
-    "chat",
-    "embedding",
-    "rerank",
-    "ollama",
-    "webui",
-)
 
 
 @dataclass(frozen=True)

@@ -252,7 +252,7 @@ def _interpret(service: ServiceStatus, upstreams: dict[str, dict[str, ProbeResul
     if not _check_required(service, plan):
         return
     if service.kind == "llama-server":
-        model, version = _llama_server_model(service.probes, service)
+        model, version = _llama_server_model(service.probes)
         service.version = version
         service.models = [model] if model else []
     elif service.kind == "llama-swap":
@@ -286,7 +286,7 @@ def _json(result: ProbeResult | None, kind: type) -> Any:
     return result.data
 
 
-def _llama_server_model(probes: dict[str, ProbeResult], service: ServiceStatus) -> tuple[dict | None, str | None]:
+def _llama_server_model(probes: dict[str, ProbeResult]) -> tuple[dict | None, str | None]:
     props = _json(probes.get("props"), dict)
     slots = _json(probes.get("slots"), list)
     listed = _json(probes.get("models"), dict).get("data") or [{}]
@@ -337,7 +337,7 @@ def _interpret_llama_swap(service: ServiceStatus, upstreams: dict[str, dict[str,
             health = answers["health"]
             if not health.ok:
                 service.problem(f"model {entry.get('model')}: its llama-server {proxy} /health: {health.error}")
-            upstream_model, _ = _llama_server_model(answers, service)
+            upstream_model, _ = _llama_server_model(answers)
             for key in ("context", "slots", "slots_busy", "size_bytes"):
                 model[key] = (upstream_model or {}).get(key)
         service.models.append(model)

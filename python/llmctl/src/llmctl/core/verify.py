@@ -11,11 +11,12 @@ from llmctl.errors import LlmctlError
 
 
 def run_host_checks(target: str, spec_path: Path | None) -> list[dict[str, str]]:
-    """Results as dicts: check, result (pass, fail, error, skip), reason."""
+    """Results as dicts: check, result (pass, fail, error, skip), reason. Without
+    `spec_path` the host is compared with its own /etc/local-llm/stack.json."""
     import pytest
 
     from llmctl import hostchecks
-    from llmctl.hostchecks.plugin import ResultCollector
+    from llmctl.hostchecks.plugin import PresetStack, ResultCollector, read_host_stack
 
     folder = Path(hostchecks.__file__).parent
     args = [
@@ -31,12 +32,15 @@ def run_host_checks(target: str, spec_path: Path | None) -> list[dict[str, str]]
         "no:terminal",
         f"--hosts={target}",
     ]
+    collector = ResultCollector()
+    plugins: list[object] = [collector]
     if spec_path is not None:
         args.append(f"--stack-spec={spec_path}")
-    collector = ResultCollector()
+    else:
+        plugins.append(PresetStack(read_host_stack(target)))
     output = io.StringIO()
     with contextlib.redirect_stdout(output), contextlib.redirect_stderr(output):
-        code = pytest.main(args, plugins=[collector])
+        code = pytest.main(args, plugins=plugins)
     if not collector.results:
         tail = " ".join(output.getvalue().split())[-300:]
         raise LlmctlError(f"the host checks did not run (pytest exit code {int(code)})", hint=tail or None)

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 
 import pytest
 
-from llmctl.stack import DEFAULT_STACK_PATH, load_stack, parse_stack
+from llmctl.errors import StackSpecError
+from llmctl.stack import DEFAULT_STACK_PATH, StackSpec, load_stack, parse_stack
 
 HEALTH_TIMEOUT_S = 10.0
 REQUEST_TIMEOUT_S = 180.0  # a gateway request may wait for llama-swap to load a big model
@@ -41,16 +42,38 @@ def host_stack(config):
     if cached is not None:
         return cached
     path = config.getoption("--stack-spec")
-    if path:
-        spec = load_stack(path)
-    else:
-        import testinfra
-
-        hosts = (config.getoption("hosts") or "local://").split(",")[0]
-        content = testinfra.get_host(hosts).file(str(DEFAULT_STACK_PATH)).content_string
-        spec = parse_stack(json.loads(content), DEFAULT_STACK_PATH)
+    spec = load_stack(path) if path else read_host_stack(config.getoption("hosts") or "local://")
     config._llmctl_stack = spec
     return spec
+
+
+def read_host_stack(hosts: str) -> StackSpec:
+    """The spec the checked host keeps in /etc/local-llm/stack.json, read through testinfra."""
+    import testinfra
+
+    target = hosts.split(",")[0]
+    remote = testinfra.get_host(target).file(str(DEFAULT_STACK_PATH))
+    if not remote.exists:
+        raise StackSpecError(
+            f"stack spec {DEFAULT_STACK_PATH} does not exist on {target}",
+            hint="deploy services.local-llm there, or compare the host with a spec file: --stack FILE",
+        )
+    try:
+        document = json.loads(remote.content_string)
+    except ValueError as error:
+        raise StackSpecError(f"stack spec {DEFAULT_STACK_PATH} on {target}: not valid JSON ({error})") from error
+    return parse_stack(document, DEFAULT_STACK_PATH)
+
+
+class PresetStack:
+    """Hands the checks a spec read before the run (`llmctl verify` reads the host's own
+    first, so a missing or broken one is one clear error, not a failed collection)."""
+
+    def __init__(self, spec: StackSpec) -> None:
+        self.spec = spec
+
+    def pytest_configure(self, config) -> None:
+        config._llmctl_stack = self.spec
 
 
 def pytest_generate_tests(metafunc) -> None:
@@ -86,23 +109,27 @@ class HttpAnswer:
 
 @pytest.fixture
 def http(host):
-    """`http(method, url, body=None)` run ON the checked host (loopback endpoints are
-    only reachable there): urllib for the local backend, curl over SSH."""
+    """`http(method, url, body=None, timeout=..., headers=None)` run ON the checked host
+    (loopback endpoints are only reachable there): urllib for the local backend, curl over SSH."""
 
-    def call(method: str, url: str, body: dict | None = None, timeout: float = HEALTH_TIMEOUT_S) -> HttpAnswer:
+    def call(
+        method: str, url: str, body: dict | None = None, timeout: float = HEALTH_TIMEOUT_S, headers: dict | None = None
+    ) -> HttpAnswer:
         if host.backend.NAME == "local":
-            return _local_http(method, url, body, timeout)
-        return _curl_http(host, method, url, body, timeout)
+            return _local_http(method, url, body, timeout, headers or {})
+        return _curl_http(host, method, url, body, timeout, headers or {})
 
     return call
 
 
-def _local_http(method: str, url: str, body: dict | None, timeout: float) -> HttpAnswer:
+def _local_http(method: str, url: str, body: dict | None, timeout: float, headers: dict) -> HttpAnswer:
     import urllib.error
     import urllib.request
 
     data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        url, data=data, method=method, headers={"Content-Type": "application/json", **headers}
+    )
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
     try:
         with opener.open(request, timeout=timeout) as response:
@@ -113,8 +140,12 @@ def _local_http(method: str, url: str, body: dict | None, timeout: float) -> Htt
         return HttpAnswer(None, "", str(getattr(error, "reason", error)))
 
 
-def _curl_http(host, method: str, url: str, body: dict | None, timeout: float) -> HttpAnswer:
+def _curl_http(
+    host, method: str, url: str, body: dict | None, timeout: float, headers: dict | None = None
+) -> HttpAnswer:
     argv = ["curl", "-sS", "--noproxy", "*", "-m", str(int(timeout)), "-X", method, "-w", "\n%{http_code}"]
+    for name, value in (headers or {}).items():
+        argv += ["-H", f"{name}: {value}"]
     if body is not None:
         argv += ["-H", "Content-Type: application/json", "--data-binary", json.dumps(body)]
     done = host.run(" ".join(_quote(part) for part in [*argv, url]))

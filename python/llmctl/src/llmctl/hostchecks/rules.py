@@ -16,6 +16,11 @@ def url_port(url: str) -> int:
     return parts.port or (443 if parts.scheme == "https" else 80)
 
 
+def url_host(url: str) -> str:
+    """The host name or address of `url`, without brackets or port ("" when it has none)."""
+    return urlsplit(url).hostname or ""
+
+
 def is_loopback(address: str) -> bool:
     address = address.strip("[]")
     if address == "localhost":
@@ -29,7 +34,7 @@ def is_loopback(address: str) -> bool:
 def expected_bind(url: str) -> str:
     """A loopback URL means the service must listen on loopback only; any other host
     name or address means it must listen on every address (it is reached from outside)."""
-    return LOOPBACK if is_loopback(urlsplit(url).hostname or "") else ALL
+    return LOOPBACK if is_loopback(url_host(url)) else ALL
 
 
 def bound_addresses(listening: list[str], port: int) -> set[str]:
@@ -90,3 +95,10 @@ def secret_needles(content: str) -> list[str]:
         if sep and key.strip() and not key.strip().startswith("#"):
             needles.append(value.strip().strip("'\""))
     return [needle for needle in dict.fromkeys(needles) if len(needle) >= MIN_SECRET_CHARS]
+
+
+def first_api_key(content: str) -> str | None:
+    """The first key of a gateway API key file, read as the gateway reads it: one key
+    per line, blank lines and lines starting with # ignored."""
+    keys = (line.strip() for line in content.splitlines())
+    return next((key for key in keys if key and not key.startswith("#")), None)

@@ -27,8 +27,8 @@ def test_service_active(host, endpoint):
 
 
 def test_port_bound_as_declared(host, endpoint):
-    hostname = endpoint.url.split("://", 1)[1].split("/", 1)[0].rsplit(":", 1)[0]
-    if not rules.is_loopback(hostname) and hostname not in (host.check_output("hostname"), "0.0.0.0"):
+    hostname = rules.url_host(endpoint.url)
+    if not rules.is_loopback(hostname) and hostname not in (host.check_output("hostname").lower(), "0.0.0.0"):
         pytest.skip(f"{endpoint.url} is not on this host")
     port = rules.url_port(endpoint.url)
     expected = rules.expected_bind(endpoint.url)
@@ -40,8 +40,6 @@ def test_port_bound_as_declared(host, endpoint):
 
 def test_firewall_matches_spec(host, stack):
     ruleset = _firewall_ruleset(host)
-    if not ruleset.strip():
-        pytest.skip("no firewall rules are loaded on this host")
     opened = rules.open_ports(ruleset)
     problems = []
     for endpoint in (e for e in stack.endpoints.values() if e.enable):
@@ -55,13 +53,19 @@ def test_firewall_matches_spec(host, stack):
 
 
 def _firewall_ruleset(host) -> str:
-    for command in ("nft list ruleset", "iptables-save"):
-        if host.exists(command.split()[0]):
-            done = host.run(command)
-            if done.rc == 0:
-                return done.stdout
-            pytest.skip(f"`{command}` failed ({done.stderr.strip()[:120] or f'exit code {done.rc}'})")
-    pytest.skip("neither nft nor iptables-save is available, so the firewall cannot be read")
+    """The first non-empty ruleset of nft, then iptables-save: a host may have nft installed
+    while its firewall is iptables-legacy, whose rules nft does not show."""
+    readers = [command for command in ("nft list ruleset", "iptables-save") if host.exists(command.split()[0])]
+    if not readers:
+        pytest.skip("neither nft nor iptables-save is available, so the firewall cannot be read")
+    failures = []
+    for command in readers:
+        done = host.run(command)
+        if done.rc != 0:
+            failures.append(f"`{command}` failed ({done.stderr.strip()[:120] or f'exit code {done.rc}'})")
+        elif done.stdout.strip():
+            return done.stdout
+    pytest.skip("; ".join(failures) or "no firewall rules are loaded on this host")
 
 
 def test_models_folder(host, stack):
@@ -111,7 +115,7 @@ GATEWAY_REQUESTS = {
 }
 
 
-def test_gateway_answers(http, stack, gateway_request):
+def test_gateway_answers(host, http, stack, gateway_request):
     gateway = stack.endpoint("gateway")
     if gateway is None:
         pytest.skip("the stack spec has no enabled gateway")
@@ -119,7 +123,9 @@ def test_gateway_answers(http, stack, gateway_request):
     if model is None:
         pytest.skip(f"no {gateway_request} model in the stack spec (endpoints.{gateway_request}.model or models)")
     path, body, read = GATEWAY_REQUESTS[gateway_request]
-    answer = http("POST", gateway.url + path, body(model), timeout=REQUEST_TIMEOUT_S)
+    answer = http(
+        "POST", gateway.url + path, body(model), timeout=REQUEST_TIMEOUT_S, headers=_gateway_auth(host, stack)
+    )
     if answer.status != 200:
         detail = answer.error or f"HTTP {answer.status}: {answer.body.strip()[:160]}"
         fail(f"gateway POST {path} (model {model}): {detail}")
@@ -128,6 +134,21 @@ def test_gateway_answers(http, stack, gateway_request):
             raise ValueError("empty result")
     except (ValueError, KeyError, IndexError, TypeError) as error:
         fail(f"gateway POST {path} (model {model}): unexpected answer ({error}): {answer.body.strip()[:160]}")
+
+
+def _gateway_auth(host, stack) -> dict[str, str]:
+    """The gateway wants `Authorization: Bearer KEY` when the spec names a key file: the
+    first key of that file on the checked host (never printed)."""
+    path = stack.gateway.api_key_file
+    if not path:
+        return {}
+    keys = host.file(path)
+    if not keys.exists:
+        fail(f"gateway API key file {path} does not exist")
+    key = rules.first_api_key(keys.content_string)
+    if key is None:
+        fail(f"gateway API key file {path} holds no key")
+    return {"Authorization": f"Bearer {key}"}
 
 
 def _model_for(stack, role: str) -> str | None:
