@@ -196,7 +196,10 @@ let
       endpoints =
         builtins.mapAttrs (_: endpointJson) spec.backends
         // optionalAttrs spec.gateway.enable {
-          gateway.url = gatewayUrl spec.gateway.port;
+          gateway = {
+            url = gatewayUrl spec.gateway.port;
+            unit = "envoy.service";
+          };
           gatewayAdmin.url = gatewayUrl spec.gateway.adminPort;
           gatewayMetrics.url = gatewayUrl spec.gateway.metricsPort;
         }

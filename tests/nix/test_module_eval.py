@@ -66,6 +66,7 @@ def test_strix_halo_stack_json_is_what_llmctl_reads(strix_halo):
     spec = parse_stack(strix_halo["stackJson"], Path("/etc/local-llm/stack.json"))
     assert spec.endpoint("chat").url == "http://127.0.0.1:8000"
     assert spec.endpoint("gateway").url == "http://127.0.0.1:4001"
+    assert spec.endpoint("gateway").unit == "envoy.service", "verify checks the gateway's unit too"
     assert spec.gpu.unified_memory is True and spec.gpu.memory_gib == 120
     assert spec.models["devstral"].serve == "dedicated"
 

@@ -49,7 +49,7 @@ def test_the_stack_json_is_lib_stack_json_with_the_host_files(stack):
         "llamaSwap": "llama-swap.service",
         "ollama": "ollama.service",
         "webui": "open-webui.service",
-        "gateway": None,
+        "gateway": "envoy.service",
         "gatewayAdmin": None,
         "gatewayMetrics": None,
     }
