@@ -21,7 +21,8 @@ in
       example = "/run/secrets/open-webui.env";
       description = ''
         File with `WEBUI_SECRET_KEY=...` (and any other secret variables), read at start.
-        Without it, logins do not survive a restart.
+        Without it, logins do not survive a restart. Keep only secrets in it: `llmctl verify`
+        treats every value in it as one and fails if a generated config contains it.
       '';
     };
     openFirewall = shared.openFirewall "Open WebUI";
