@@ -22,6 +22,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from llmctl.core.appender import HashingAppender
+from llmctl.core.atomic import fsync_dir, write_atomic
 from llmctl.core.hub import HubClient, RepoRef, TransientError, backoff
 from llmctl.core.repo_files import ModelUnit, RemoteFile
 from llmctl.errors import LlmctlError
@@ -73,23 +74,6 @@ def free_bytes(path: Path) -> int:
         probe = probe.parent
     stats = os.statvfs(probe)
     return stats.f_bavail * stats.f_frsize
-
-
-def fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def write_json_atomic(path: Path, data: dict) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as handle:
-        json.dump(data, handle)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
 
 
 class FileLock:
@@ -193,7 +177,7 @@ def fetch_to_part(client: HubClient, ref: RepoRef, remote: RemoteFile, part: Pat
         part.unlink(missing_ok=True)
         try:
             part.parent.mkdir(parents=True, exist_ok=True)
-            write_json_atomic(sidecar_path, sidecar)
+            write_atomic(sidecar_path, json.dumps(sidecar))
         except OSError as error:
             raise _write_error(error, sidecar_path) from None
     state = _PartState(part, remote)
