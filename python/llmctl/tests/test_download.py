@@ -201,6 +201,17 @@ def test_dry_run_shows_the_plan_and_writes_nothing(hub, models):
     assert "free afterwards" in human.stdout and SPLIT[0] in human.stdout
 
 
+def test_dry_run_counts_an_installed_shard_of_the_wrong_size_as_to_write(hub, models):
+    stray = models / "fake-org/Tiny-Llama-GGUF" / SPLIT[0]
+    stray.parent.mkdir(parents=True)
+    stray.write_bytes(b"GGUF too short")
+    result = _download(models, "Q8_0", "--no-mmproj", "--dry-run", "--json")
+    assert result.exit_code == 0, result.output
+    plan = json.loads(result.stdout)
+    assert plan["files"][0]["present"] is False
+    assert plan["to_write"] == sum(_blob(hub, p).size for p in SPLIT), "the download rewrites that shard"
+
+
 def test_split_in_a_subfolder_and_a_byte_split_load_in_llama_server(hub, models, llama_server):
     result = _download(models, "Q8_0", "Q6_K", "--no-mmproj", "--json")
     assert result.exit_code == 0, result.output

@@ -291,7 +291,7 @@ def download_unit(
             return "present"
         if not unit.joined:
             for remote in unit.parts:
-                if (repo_dir / remote.path).is_file() and (repo_dir / remote.path).stat().st_size == remote.size:
+                if _installed(repo_dir / remote.path, remote.size):
                     continue
                 part = staging / (remote.path + ".part")
                 fetch_to_part(client, ref, remote, part, progress)
@@ -318,11 +318,14 @@ def download_unit(
 
 
 def _present(unit: ModelUnit, repo_dir: Path) -> bool:
-    """Installed files are complete by construction (renamed in only after verification)."""
     if unit.joined:
-        target = repo_dir / unit.path
-        return target.is_file() and target.stat().st_size == unit.size
-    return all((repo_dir / p.path).is_file() and (repo_dir / p.path).stat().st_size == p.size for p in unit.parts)
+        return _installed(repo_dir / unit.path, unit.size)
+    return all(_installed(repo_dir / p.path, p.size) for p in unit.parts)
+
+
+def _installed(path: Path, size: int) -> bool:
+    """Installed files are complete by construction (renamed in only after verification)."""
+    return path.is_file() and path.stat().st_size == size
 
 
 def _concatenate(pieces: list[Path], target: Path) -> None:
@@ -345,7 +348,7 @@ def bytes_needed(unit: ModelUnit, repo_dir: Path, staging: Path) -> int:
         return 0
     needed = 0
     for remote in unit.parts:
-        if not unit.joined and (repo_dir / remote.path).is_file():
+        if not unit.joined and _installed(repo_dir / remote.path, remote.size):
             continue
         part = staging / (remote.path + ".part")
         done = staging / (remote.path + ".done")
