@@ -212,4 +212,4 @@ def _progress(json_: bool, total: int):
         return QuietProgress()
     if sys.stderr.isatty():
         return RichProgress(total)
-    return PlainProgress(total)
+    return PlainProgress()
