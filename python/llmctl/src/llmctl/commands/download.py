@@ -89,10 +89,11 @@ def download(repo, quants, everything, include, revision, models_dir, dry_run, t
 
     repo_dir = transfer.repo_folder(folder, ref.repo)
     staging = transfer.partial_root(folder, ref.repo)
-    needed = sum(transfer.bytes_needed(u, repo_dir, staging) for u in selection.units)
+    to_write = [transfer.bytes_needed(u, repo_dir, staging) for u in selection.units]
+    needed = sum(to_write)
     free = transfer.free_bytes(folder)
     if dry_run:
-        _show_plan(ref, selection.units, repo_dir, staging, needed, free, json_)
+        _show_plan(ref, list(zip(selection.units, to_write, strict=True)), repo_dir, needed, free, json_)
         return
     if needed > free:
         raise LlmctlError(
@@ -142,20 +143,19 @@ def _show_quants(units, json_: bool) -> None:
     table(["quant", "size", "file"], [(q, decimal_size(size), path) for q, size, path in rows])
 
 
-def _show_plan(ref, units, repo_dir, staging, needed, free, json_: bool) -> None:
-    from llmctl.core.transfer import bytes_needed
-
+def _show_plan(ref, plan, repo_dir, needed, free, json_: bool) -> None:
+    """`plan`: (unit, bytes it still has to write) for every selected unit."""
     files = [
         {
             "path": unit.path,
             "size": unit.size,
             "parts": [p.path for p in unit.parts],
-            "present": bytes_needed(unit, repo_dir, staging) == 0,
+            "present": to_write == 0,
             "model_id": None if unit.projector else unit.model_id,
         }
-        for unit in units
+        for unit, to_write in plan
     ]
-    total = sum(unit.size for unit in units)
+    total = sum(unit.size for unit, _ in plan)
     if json_:
         emit_json(
             {
