@@ -290,6 +290,22 @@ def test_a_full_disk_gives_a_clear_error_and_leaves_nothing_visible(hub, tmp_pat
         subprocess.run(["umount", "-l", str(small)], check=False)
 
 
+def test_a_read_only_models_folder_is_named_before_any_transfer(hub, tmp_path):
+    models = tmp_path / "ro-models"
+    models.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16m,ro", "tmpfs", str(models)], capture_output=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
+    try:
+        result = _download(models, "Q4_K_M", "--no-mmproj")
+        assert result.exit_code == 1
+        assert f"cannot write to the models folder {models}" in result.stderr and "--models-dir" in result.stderr
+        assert "Traceback" not in result.output and "unexpected" not in result.stderr
+        assert _file_gets(hub, Q4) == []
+    finally:
+        subprocess.run(["umount", "-l", str(models)], check=False)
+
+
 def _free(path: Path) -> int:
     stats = os.statvfs(path)
     return stats.f_bavail * stats.f_frsize

@@ -103,6 +103,7 @@ def download(repo, quants, everything, include, revision, models_dir, dry_run, t
     progress = _progress(json_, sum(u.size for u in selection.units))
     results = []
     try:
+        _writable(staging, folder)
         with progress:
             for unit in selection.units:
                 status = transfer.download_unit(client, ref, unit, repo_dir, staging, progress)
@@ -112,6 +113,17 @@ def download(repo, quants, everything, include, revision, models_dir, dry_run, t
     if any(status == "downloaded" for _, status in results):
         announce_change(folder)
     _summary(ref, results, repo_dir, json_)
+
+
+def _writable(staging: Path, folder: Path) -> None:
+    """Fail before the first byte when the models folder refuses writes (read-only, another owner)."""
+    try:
+        staging.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise LlmctlError(
+            f"cannot write to the models folder {folder}: {error.strerror}",
+            hint="run as a user who may write there, or pass --models-dir",
+        ) from None
 
 
 def _parse_repo(repo: str, quants: list[str]) -> tuple[str, list[str]]:
