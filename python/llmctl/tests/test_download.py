@@ -17,6 +17,7 @@ from click.testing import CliRunner
 
 from llmctl.cli import cli
 from llmctl.core.atomic import CHANGE_MARKER
+from testkit.tmpfs import read_only, tmpfs
 
 REPO = "fake-org/Tiny-Llama-GGUF"
 Q4 = "Tiny-Llama-Q4_K_M.gguf"
@@ -261,12 +262,7 @@ def test_resume_after_sigkill_asks_for_what_the_partial_file_held(hub, models, t
 
 
 def test_a_full_disk_gives_a_clear_error_and_leaves_nothing_visible(hub, tmp_path):
-    small = tmp_path / "small"
-    small.mkdir()
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(small)], capture_output=True)
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
-    try:
+    with tmpfs(tmp_path / "small", size="8m") as small:
         # Checked before starting: with 4 MB taken, the 5 MB file cannot fit.
         (small / "filler").write_bytes(b"\0" * 4_000_000)
         result = _download(small, "Q4_K_M", "--no-mmproj")
@@ -286,24 +282,16 @@ def test_a_full_disk_gives_a_clear_error_and_leaves_nothing_visible(hub, tmp_pat
         log = (tmp_path / "full.log").read_text()
         assert "no space left on the device" in log and "Traceback" not in log
         assert _visible(small) == ["filler"]
-    finally:
-        subprocess.run(["umount", "-l", str(small)], check=False)
 
 
 def test_a_read_only_models_folder_is_named_before_any_transfer(hub, tmp_path):
-    models = tmp_path / "ro-models"
-    models.mkdir()
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16m,ro", "tmpfs", str(models)], capture_output=True)
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
-    try:
+    with tmpfs(tmp_path / "ro-models") as models:
+        read_only(models)
         result = _download(models, "Q4_K_M", "--no-mmproj")
         assert result.exit_code == 1
         assert f"cannot write to the models folder {models}" in result.stderr and "--models-dir" in result.stderr
         assert "Traceback" not in result.output and "unexpected" not in result.stderr
         assert _file_gets(hub, Q4) == []
-    finally:
-        subprocess.run(["umount", "-l", str(models)], check=False)
 
 
 def _free(path: Path) -> int:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 
 import pytest
 from click.testing import CliRunner
 
 from llmctl.cli import cli
 from llmctl.core.atomic import CHANGE_MARKER
+from testkit.tmpfs import read_only, tmpfs
 
 FILES = (
     "org/Repo-GGUF/Repo-Q8_0/Repo-Q8_0-00001-of-00002.gguf",
@@ -93,18 +93,11 @@ def test_rm_names_an_unreadable_file_instead_of_guessing(models):
 
 
 def test_rm_on_a_read_only_folder_says_so_without_a_traceback(tmp_path, tiny_models):
-    models = tmp_path / "ro-models"
-    models.mkdir()
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", str(models)], capture_output=True)
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
-    try:
+    with tmpfs(tmp_path / "ro-models") as models:
         shutil.copyfile(tiny_models.chat, models / "Text-Q4_K_M.gguf")
-        subprocess.run(["mount", "-o", "remount,ro", str(models)], check=True)
+        read_only(models)
         result = _rm(models, "text-q4_k_m", "--yes")
         assert result.exit_code == 1
         assert "cannot remove" in result.stderr and "0 of 1 file(s) removed" in result.stderr
         assert "Traceback" not in result.output
         assert (models / "Text-Q4_K_M.gguf").is_file()
-    finally:
-        subprocess.run(["umount", "-l", str(models)], check=False)
