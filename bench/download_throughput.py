@@ -120,7 +120,7 @@ def main() -> None:
             mark = len(hub.log)
             timed(llmctl_argv(models), env)
             assert installed.stat().st_size == size
-            resent = sum(e["bytes_sent"] for e in hub.log[mark:] if e["file"] == FILE)
+            resent = sum(e["bytes_sent"] for e in hub.settled().log[mark:] if e["file"] == FILE)
             print(f"resume after SIGKILL at {held / size:.1%}: {resent} bytes transferred again")
             print(f"resume ratio (bytes transferred / file size): {resent / size:.4f} (goal <= 0.51)")
         finally:

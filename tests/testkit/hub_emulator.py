@@ -15,7 +15,7 @@ Faults, keyed by the file's path in the repository and counted in file offsets:
     hub.add_repo(..., token="t")  a gated repository: 401 GatedRepo without that bearer token
 
 `hub.log` records every request (server, method, path, file, range, authorization,
-status, bytes_sent). Standard library only.
+status, bytes_sent); `hub.settled()` waits until the byte counts are final. Standard library only.
 """
 
 from __future__ import annotations
@@ -91,6 +91,8 @@ class HubEmulator:
         self.stalled = threading.Event()  # set when a response reached its stall point
         self.release = threading.Event()  # set to let stalled responses go on
         self._lock = threading.Lock()
+        self._sending = 0  # response bodies being sent (their bytes_sent may still grow)
+        self._idle = threading.Condition()
         self._servers: list[QuietHTTPServer] = []
 
     # -- set-up -----------------------------------------------------------------------
@@ -137,6 +139,13 @@ class HubEmulator:
     def requests_for(self, path: str) -> list[dict]:
         """Logged requests that carried bytes (or an error) of the file at `path`."""
         return [entry for entry in self.log if entry["file"] == path]
+
+    def settled(self, timeout: float = 10.0) -> HubEmulator:
+        """Wait until no response body is being sent: a client may hold the last bytes
+        before the handler has counted them in `log`."""
+        with self._idle:
+            assert self._idle.wait_for(lambda: self._sending == 0, timeout), "the emulator is still sending"
+        return self
 
     def _take(self, counter: dict[str, int], path: str) -> bool:
         with self._lock:
@@ -323,6 +332,8 @@ class _Handler(BaseHTTPRequestHandler):
     def _send_body(self, blob: Blob, path: str, start: int, stop: int, end: int) -> None:
         """Send bytes [start, stop) of the file; the fault knobs decide `stop`."""
         corrupt_at = blob.size // 2 if path in self.hub.corrupt else -1
+        with self.hub._idle:
+            self.hub._sending += 1
         try:
             with blob.open() as source:
                 if blob.source is not None and corrupt_at < 0:
@@ -339,6 +350,10 @@ class _Handler(BaseHTTPRequestHandler):
                     offset += len(block)
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
+        finally:
+            with self.hub._idle:
+                self.hub._sending -= 1
+                self.hub._idle.notify_all()
 
     def _drop(self) -> None:
         self.close_connection = True

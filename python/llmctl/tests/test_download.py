@@ -17,6 +17,7 @@ from click.testing import CliRunner
 
 from llmctl.cli import cli
 from llmctl.core.atomic import CHANGE_MARKER
+from testkit.tmpfs import read_only, tmpfs
 
 REPO = "fake-org/Tiny-Llama-GGUF"
 Q4 = "Tiny-Llama-Q4_K_M.gguf"
@@ -201,6 +202,17 @@ def test_dry_run_shows_the_plan_and_writes_nothing(hub, models):
     assert "free afterwards" in human.stdout and SPLIT[0] in human.stdout
 
 
+def test_dry_run_counts_an_installed_shard_of_the_wrong_size_as_to_write(hub, models):
+    stray = models / "fake-org/Tiny-Llama-GGUF" / SPLIT[0]
+    stray.parent.mkdir(parents=True)
+    stray.write_bytes(b"GGUF too short")
+    result = _download(models, "Q8_0", "--no-mmproj", "--dry-run", "--json")
+    assert result.exit_code == 0, result.output
+    plan = json.loads(result.stdout)
+    assert plan["files"][0]["present"] is False
+    assert plan["to_write"] == sum(_blob(hub, p).size for p in SPLIT), "the download rewrites that shard"
+
+
 def test_split_in_a_subfolder_and_a_byte_split_load_in_llama_server(hub, models, llama_server):
     result = _download(models, "Q8_0", "Q6_K", "--no-mmproj", "--json")
     assert result.exit_code == 0, result.output
@@ -250,12 +262,7 @@ def test_resume_after_sigkill_asks_for_what_the_partial_file_held(hub, models, t
 
 
 def test_a_full_disk_gives_a_clear_error_and_leaves_nothing_visible(hub, tmp_path):
-    small = tmp_path / "small"
-    small.mkdir()
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(small)], capture_output=True)
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
-    try:
+    with tmpfs(tmp_path / "small", size="8m") as small:
         # Checked before starting: with 4 MB taken, the 5 MB file cannot fit.
         (small / "filler").write_bytes(b"\0" * 4_000_000)
         result = _download(small, "Q4_K_M", "--no-mmproj")
@@ -275,8 +282,16 @@ def test_a_full_disk_gives_a_clear_error_and_leaves_nothing_visible(hub, tmp_pat
         log = (tmp_path / "full.log").read_text()
         assert "no space left on the device" in log and "Traceback" not in log
         assert _visible(small) == ["filler"]
-    finally:
-        subprocess.run(["umount", "-l", str(small)], check=False)
+
+
+def test_a_read_only_models_folder_is_named_before_any_transfer(hub, tmp_path):
+    with tmpfs(tmp_path / "ro-models") as models:
+        read_only(models)
+        result = _download(models, "Q4_K_M", "--no-mmproj")
+        assert result.exit_code == 1
+        assert f"cannot write to the models folder {models}" in result.stderr and "--models-dir" in result.stderr
+        assert "Traceback" not in result.output and "unexpected" not in result.stderr
+        assert _file_gets(hub, Q4) == []
 
 
 def _free(path: Path) -> int:

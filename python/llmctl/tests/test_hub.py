@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import threading
+from http.server import BaseHTTPRequestHandler
+
 import pytest
 
 from llmctl.core.hub import HubClient, HubError, find_token
+from testkit.http_server import QuietHTTPServer
 
 REPO = "fake-org/Range-GGUF"
 CONTENT = b"GGUF" + bytes(range(256)) * 400
@@ -61,3 +65,31 @@ def test_token_sources_in_order(monkeypatch, tmp_path):
     assert find_token() == "from-env"
     (tmp_path / "file").write_text("from-file\n")
     assert find_token(tmp_path / "file") == "from-file"
+
+
+class _LoginPage(BaseHTTPRequestHandler):
+    """A captive proxy: every URL answers 200 with an HTML page."""
+
+    def do_GET(self) -> None:
+        body = b"<html>please log in</html>"
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *_args) -> None:
+        pass
+
+
+def test_an_answer_that_is_not_the_hubs_json_is_a_hub_error():
+    server = QuietHTTPServer(("127.0.0.1", 0), _LoginPage)
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
+    try:
+        client = HubClient(endpoint=f"http://127.0.0.1:{server.server_address[1]}")
+        with pytest.raises(HubError, match="not the Hub's JSON") as raised:
+            client.resolve_revision(REPO)
+        assert "HF_ENDPOINT" in raised.value.hint
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -32,7 +32,7 @@ def hub(hub_emulator, tiny_models, tmp_path):
 
 def bytes_sent(hub) -> int:
     """Bytes of repository files the emulator sent (both origins)."""
-    return sum(entry["bytes_sent"] for entry in hub.log if entry["file"])
+    return sum(entry["bytes_sent"] for entry in hub.settled().log if entry["file"])
 
 
 def full_downloads(hub) -> int:

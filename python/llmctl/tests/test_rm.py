@@ -10,6 +10,7 @@ from click.testing import CliRunner
 
 from llmctl.cli import cli
 from llmctl.core.atomic import CHANGE_MARKER
+from testkit.tmpfs import read_only, tmpfs
 
 FILES = (
     "org/Repo-GGUF/Repo-Q8_0/Repo-Q8_0-00001-of-00002.gguf",
@@ -89,3 +90,14 @@ def test_rm_names_an_unreadable_file_instead_of_guessing(models):
     result = _rm(models, "text-q4_k_m", "--yes")
     assert result.exit_code == 1 and "listed as invalid" in result.stderr
     assert _left(models) == sorted(FILES)
+
+
+def test_rm_on_a_read_only_folder_says_so_without_a_traceback(tmp_path, tiny_models):
+    with tmpfs(tmp_path / "ro-models") as models:
+        shutil.copyfile(tiny_models.chat, models / "Text-Q4_K_M.gguf")
+        read_only(models)
+        result = _rm(models, "text-q4_k_m", "--yes")
+        assert result.exit_code == 1
+        assert "cannot remove" in result.stderr and "0 of 1 file(s) removed" in result.stderr
+        assert "Traceback" not in result.output
+        assert (models / "Text-Q4_K_M.gguf").is_file()

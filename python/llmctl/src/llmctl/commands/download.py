@@ -89,10 +89,11 @@ def download(repo, quants, everything, include, revision, models_dir, dry_run, t
 
     repo_dir = transfer.repo_folder(folder, ref.repo)
     staging = transfer.partial_root(folder, ref.repo)
-    needed = sum(transfer.bytes_needed(u, repo_dir, staging) for u in selection.units)
+    to_write = [transfer.bytes_needed(u, repo_dir, staging) for u in selection.units]
+    needed = sum(to_write)
     free = transfer.free_bytes(folder)
     if dry_run:
-        _show_plan(ref, selection.units, repo_dir, staging, needed, free, json_)
+        _show_plan(ref, list(zip(selection.units, to_write, strict=True)), repo_dir, needed, free, json_)
         return
     if needed > free:
         raise LlmctlError(
@@ -102,6 +103,7 @@ def download(repo, quants, everything, include, revision, models_dir, dry_run, t
     progress = _progress(json_, sum(u.size for u in selection.units))
     results = []
     try:
+        _writable(staging, folder)
         with progress:
             for unit in selection.units:
                 status = transfer.download_unit(client, ref, unit, repo_dir, staging, progress)
@@ -111,6 +113,17 @@ def download(repo, quants, everything, include, revision, models_dir, dry_run, t
     if any(status == "downloaded" for _, status in results):
         announce_change(folder)
     _summary(ref, results, repo_dir, json_)
+
+
+def _writable(staging: Path, folder: Path) -> None:
+    """Fail before the first byte when the models folder refuses writes (read-only, another owner)."""
+    try:
+        staging.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise LlmctlError(
+            f"cannot write to the models folder {folder}: {error.strerror}",
+            hint="run as a user who may write there, or pass --models-dir",
+        ) from None
 
 
 def _parse_repo(repo: str, quants: list[str]) -> tuple[str, list[str]]:
@@ -142,20 +155,19 @@ def _show_quants(units, json_: bool) -> None:
     table(["quant", "size", "file"], [(q, decimal_size(size), path) for q, size, path in rows])
 
 
-def _show_plan(ref, units, repo_dir, staging, needed, free, json_: bool) -> None:
-    from llmctl.core.transfer import bytes_needed
-
+def _show_plan(ref, plan, repo_dir, needed, free, json_: bool) -> None:
+    """`plan`: (unit, bytes it still has to write) for every selected unit."""
     files = [
         {
             "path": unit.path,
             "size": unit.size,
             "parts": [p.path for p in unit.parts],
-            "present": bytes_needed(unit, repo_dir, staging) == 0,
+            "present": to_write == 0,
             "model_id": None if unit.projector else unit.model_id,
         }
-        for unit in units
+        for unit, to_write in plan
     ]
-    total = sum(unit.size for unit in units)
+    total = sum(unit.size for unit, _ in plan)
     if json_:
         emit_json(
             {
@@ -212,4 +224,4 @@ def _progress(json_: bool, total: int):
         return QuietProgress()
     if sys.stderr.isatty():
         return RichProgress(total)
-    return PlainProgress(total)
+    return PlainProgress()

@@ -47,8 +47,16 @@ def rm(model: str, yes: bool, models_dir: str | None, json_: bool) -> None:
         for path in doomed:
             info(f"  {path}")
         click.confirm(f"Remove {len(doomed)} file(s), {decimal_size(size)}?", abort=True, err=True)
-    for path in doomed:
-        path.unlink()
+    for done, path in enumerate(doomed):
+        try:
+            path.unlink(missing_ok=True)  # gone already: another rm got there first
+        except OSError as error:
+            if done:
+                announce_change(folder)
+            raise LlmctlError(
+                f"cannot remove {path}: {error.strerror}; {done} of {len(doomed)} file(s) removed",
+                hint="check that the models folder is writable for this user, then run the command again",
+            ) from None
     for parent in sorted({p.parent for p in doomed}, key=lambda p: len(p.parts), reverse=True):
         _prune_empty(parent, folder)
     announce_change(folder)

@@ -24,11 +24,16 @@ def write_atomic(path: str | os.PathLike[str], text: str, mode: int = 0o644) -> 
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temporary)
         raise
-    folder = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
+    fsync_dir(path.parent)
+
+
+def fsync_dir(path: str | os.PathLike[str]) -> None:
+    """Make renames and unlinks in the folder `path` durable."""
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
     try:
-        os.fsync(folder)
+        os.fsync(fd)
     finally:
-        os.close(folder)
+        os.close(fd)
 
 
 def write_if_changed(path: str | os.PathLike[str], text: str, mode: int = 0o644) -> bool:

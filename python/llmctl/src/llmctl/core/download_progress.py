@@ -17,8 +17,7 @@ class QuietProgress(Progress):
 class PlainProgress(Progress):
     """One line per file start, every quarter and end, on stderr (logs, pipes, systemd)."""
 
-    def __init__(self, total: int):
-        self.total = total
+    def __init__(self):
         self.name = ""
         self.size = 0
         self.done = 0

@@ -151,7 +151,7 @@ class HubClient:
 
     def resolve_revision(self, repo: str, revision: str = "main") -> RepoRef:
         url = f"{self.endpoint}/api/models/{repo}/revision/{quote(revision, safe='')}"
-        data = self.get_with_retries(url, what=f"{repo}@{revision}").json()
+        data = _json(self.get_with_retries(url, what=f"{repo}@{revision}"), dict, f"{repo}@{revision}")
         commit = data.get("sha")
         if not commit:
             raise HubError(f"{repo}@{revision}: the Hub's answer has no commit (sha)")
@@ -163,7 +163,7 @@ class HubClient:
         files = []
         while url:
             response = self.get_with_retries(url, what=f"{ref.repo} file listing")
-            for entry in response.json():
+            for entry in _json(response, list, f"{ref.repo} file listing"):
                 if entry.get("type") != "file":
                     continue
                 if not is_safe_path(entry["path"]):
@@ -191,6 +191,20 @@ class HubClient:
             if response.status_code == 206:
                 return response.raw.read(length)
             return response.raw.read(start + length)[start:]  # the server ignored Range
+
+
+def _json(response, expected: type, what: str):
+    """The JSON body of an API answer; a proxy's login page or a cut-off body is a HubError, not a traceback."""
+    try:
+        data = response.json()
+    except ValueError:
+        data = None
+    if not isinstance(data, expected):
+        raise HubError(
+            f"{what}: the answer of {_host(response.url)} is not the Hub's JSON (HTTP {response.status_code})",
+            hint="check HF_ENDPOINT and any proxy between this host and the Hub",
+        )
+    return data
 
 
 def backoff(attempt: int) -> float:

@@ -56,10 +56,6 @@ class ModelUnit:
     def model_id(self) -> str:
         return model_id_for(self.path)
 
-    @property
-    def folder(self) -> str:
-        return str(PurePosixPath(self.path).parent)
-
 
 def gguf_stem(path: str) -> str:
     """The file name without `.gguf` and without a split suffix."""

@@ -22,6 +22,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from llmctl.core.appender import HashingAppender
+from llmctl.core.atomic import fsync_dir, write_atomic
 from llmctl.core.hub import HubClient, RepoRef, TransientError, backoff
 from llmctl.core.repo_files import ModelUnit, RemoteFile
 from llmctl.errors import LlmctlError
@@ -73,23 +74,6 @@ def free_bytes(path: Path) -> int:
         probe = probe.parent
     stats = os.statvfs(probe)
     return stats.f_bavail * stats.f_frsize
-
-
-def fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def write_json_atomic(path: Path, data: dict) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as handle:
-        json.dump(data, handle)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
 
 
 class FileLock:
@@ -193,7 +177,7 @@ def fetch_to_part(client: HubClient, ref: RepoRef, remote: RemoteFile, part: Pat
         part.unlink(missing_ok=True)
         try:
             part.parent.mkdir(parents=True, exist_ok=True)
-            write_json_atomic(sidecar_path, sidecar)
+            write_atomic(sidecar_path, json.dumps(sidecar))
         except OSError as error:
             raise _write_error(error, sidecar_path) from None
     state = _PartState(part, remote)
@@ -307,7 +291,7 @@ def download_unit(
             return "present"
         if not unit.joined:
             for remote in unit.parts:
-                if (repo_dir / remote.path).is_file() and (repo_dir / remote.path).stat().st_size == remote.size:
+                if _installed(repo_dir / remote.path, remote.size):
                     continue
                 part = staging / (remote.path + ".part")
                 fetch_to_part(client, ref, remote, part, progress)
@@ -334,11 +318,14 @@ def download_unit(
 
 
 def _present(unit: ModelUnit, repo_dir: Path) -> bool:
-    """Installed files are complete by construction (renamed in only after verification)."""
     if unit.joined:
-        target = repo_dir / unit.path
-        return target.is_file() and target.stat().st_size == unit.size
-    return all((repo_dir / p.path).is_file() and (repo_dir / p.path).stat().st_size == p.size for p in unit.parts)
+        return _installed(repo_dir / unit.path, unit.size)
+    return all(_installed(repo_dir / p.path, p.size) for p in unit.parts)
+
+
+def _installed(path: Path, size: int) -> bool:
+    """Installed files are complete by construction (renamed in only after verification)."""
+    return path.is_file() and path.stat().st_size == size
 
 
 def _concatenate(pieces: list[Path], target: Path) -> None:
@@ -361,7 +348,7 @@ def bytes_needed(unit: ModelUnit, repo_dir: Path, staging: Path) -> int:
         return 0
     needed = 0
     for remote in unit.parts:
-        if not unit.joined and (repo_dir / remote.path).is_file():
+        if not unit.joined and _installed(repo_dir / remote.path, remote.size):
             continue
         part = staging / (remote.path + ".part")
         done = staging / (remote.path + ".done")
