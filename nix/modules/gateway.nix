@@ -15,16 +15,8 @@ in
   options.services.local-llm.gateway = {
     enable = lib.mkEnableOption "the Envoy gateway speaking the OpenAI API";
     port = shared.port 4001 "Port of the OpenAI-compatible API.";
-    adminPort = lib.mkOption {
-      type = lib.types.port;
-      default = 9901;
-      description = "Envoy admin port (loopback only).";
-    };
-    metricsPort = lib.mkOption {
-      type = lib.types.port;
-      default = 9902;
-      description = "Prometheus metrics port (loopback only).";
-    };
+    adminPort = shared.port 9901 "Envoy admin port (loopback only).";
+    metricsPort = shared.port 9902 "Prometheus metrics port (loopback only).";
     aliases = lib.mkOption {
       type = lib.types.attrsOf (
         lib.types.enum [
