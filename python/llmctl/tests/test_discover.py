@@ -15,9 +15,9 @@ import yaml
 from click.testing import CliRunner
 
 from llmctl.cli import cli
-from llmctl.core.inventory import scan
-from llmctl.core.server_flags import probe_capabilities
-from llmctl.core.swap_config import build_swap_config
+from llmctl.flags import probe_capabilities
+from llmctl.library.inventory import scan
+from llmctl.serving.swap_config import build_swap_config
 from llmctl.stack import parse_stack
 from testkit.llama_swap_cmd import cmd_to_argv
 from testkit.processes import free_port, http_status, start_process
@@ -369,17 +369,17 @@ def test_cli_with_a_binary_of_another_host_uses_the_table_defaults(every_kind, t
 
 
 def shape_of(path: Path):
-    from llmctl.core.gguf_reader import read_gguf
-    from llmctl.core.plan_model import model_shape
+    from llmctl.gguf.reader import read_gguf
+    from llmctl.plan.shape import model_shape
 
     return model_shape([read_gguf(path, tensors=True)])
 
 
 @pytest.mark.slow
 def test_auto_size_sets_context_layers_and_swap_groups_from_the_plan(tmp_path, tiny_models):
-    from llmctl.core.fleet import plan_fleet
-    from llmctl.core.gpu_profiles import budget_profile
-    from llmctl.core.planner import Budget, PlanRequest
+    from llmctl.plan.budgets import Budget, budget_profile
+    from llmctl.plan.fleet import plan_fleet
+    from llmctl.plan.planner import PlanRequest
 
     root = tmp_path / "models"
     for model in (tiny_models.chat, tiny_models.gemma3, tiny_models.embedding, tiny_models.reranker):

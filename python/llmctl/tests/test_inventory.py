@@ -13,8 +13,8 @@ import gguf
 import numpy as np
 import pytest
 
-from llmctl.core.gguf_summary import SummaryCache
-from llmctl.core.inventory import scan
+from llmctl.gguf.summary import SummaryCache
+from llmctl.library.inventory import scan
 
 
 def place(folder: Path, source: Path, name: str | None = None) -> Path:

@@ -1,10 +1,13 @@
-"""Atomic file writes: a reader sees the old content or the new, never a part."""
+"""File-system helpers every concern shares: atomic writes (a reader sees the old
+content or the new, never a part), the change announcement discovery watches for,
+and the space of a folder."""
 
 from __future__ import annotations
 
 import contextlib
 import os
 import tempfile
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 
@@ -59,3 +62,48 @@ def announce_change(models_dir: str | os.PathLike[str]) -> None:
     import time
 
     write_atomic(Path(models_dir) / CHANGE_MARKER, f"{time.time():.0f}\n")
+
+
+def free_bytes(path: Path) -> int:
+    """Space available to this user at `path` or its nearest existing parent (statvfs
+    f_bavail honours reservations and, on ZFS, the dataset quota)."""
+    probe = path
+    while not probe.exists():
+        probe = probe.parent
+    stats = os.statvfs(probe)
+    return stats.f_bavail * stats.f_frsize
+
+
+@dataclass(frozen=True)
+class FolderSpace:
+    """Space of the models folder: used, free and size (a ZFS quota shows as the size)."""
+
+    path: str
+    exists: bool
+    total_bytes: int | None = None
+    used_bytes: int | None = None
+    free_bytes: int | None = None
+    error: str | None = None
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+def folder_space(path: Path | str) -> FolderSpace:
+    """statvfs of the file system holding `path`; on a ZFS dataset with a quota,
+    f_blocks is the quota, so `total_bytes` is the quota there."""
+    path = Path(path)
+    if not path.is_dir():
+        return FolderSpace(path=str(path), exists=False, error="missing")
+    try:
+        stats = os.statvfs(path)
+    except OSError as error:
+        return FolderSpace(path=str(path), exists=True, error=error.strerror or str(error))
+    block = stats.f_frsize
+    return FolderSpace(
+        path=str(path),
+        exists=True,
+        total_bytes=stats.f_blocks * block,
+        used_bytes=(stats.f_blocks - stats.f_bfree) * block,
+        free_bytes=stats.f_bavail * block,
+    )

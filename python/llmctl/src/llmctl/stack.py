@@ -2,7 +2,9 @@
 
 The document is validated against `schemas/stack.schema.json` (the same schema the
 Nix generators are tested against) and turned into plain dataclasses with the
-defaults filled in. Every error names the file and the key.
+defaults filled in; `StackSpec.to_document()` turns them back into a document with
+the same keys (what `llmctl stack show --json` prints, readable with `--stack`).
+Every error names the file and the key.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from llmctl.datafiles import read_json
 from llmctl.errors import StackSpecError
 
 DEFAULT_STACK_PATH = Path("/etc/local-llm/stack.json")
@@ -22,6 +25,13 @@ STACK_ENV = "LOCAL_LLM_STACK"
 DEFAULT_MODELS_DIR = "/var/lib/local-llm/models"
 DEFAULT_SWAP_CONFIG = "/var/lib/llama-swap/config.yaml"
 SPEC_VERSION = 1
+HEALTH_PATHS = "health-paths.json"
+
+
+def default_health_path(endpoint: str) -> str:
+    """Where the endpoint called `endpoint` answers when healthy (data/health-paths.json,
+    the table nix/lib/stack.nix writes into stack.json)."""
+    return read_json(HEALTH_PATHS)["paths"].get(endpoint, "/")
 
 
 @dataclass(frozen=True)
@@ -34,6 +44,21 @@ class Endpoint:
     open_firewall: bool = False
     aliases: tuple[str, ...] = ()
     fallbacks: tuple[str, ...] = ()
+    health: str = "/"  # the path that answers when the service is healthy
+
+    def to_document(self) -> dict[str, Any]:
+        return _without_none(
+            {
+                "url": self.url,
+                "enable": self.enable,
+                "model": self.model,
+                "unit": self.unit,
+                "openFirewall": self.open_firewall,
+                "aliases": list(self.aliases),
+                "fallbacks": list(self.fallbacks),
+                "health": self.health,
+            }
+        )
 
 
 @dataclass(frozen=True)
@@ -91,6 +116,25 @@ class DeclaredModel:
     cmd: str | None = None
     proxy: str | None = None
 
+    def to_document(self) -> dict[str, Any]:
+        return _without_none(
+            {
+                "source": self.source,
+                "file": self.file,
+                "role": self.role,
+                "serve": self.serve,
+                "aliases": list(self.aliases),
+                "contextSize": self.context_size,
+                "gpuLayers": self.gpu_layers,
+                "extraArgs": list(self.extra_args),
+                "ttl": self.ttl,
+                "unlisted": self.unlisted,
+                "group": self.group,
+                "cmd": self.cmd,
+                "proxy": self.proxy,
+            }
+        )
+
 
 @dataclass(frozen=True)
 class StackSpec:
@@ -113,6 +157,51 @@ class StackSpec:
         """The endpoint called `name` if this host deploys it and it is enabled."""
         found = self.endpoints.get(name)
         return found if found is not None and found.enable else None
+
+    def to_document(self) -> dict[str, Any]:
+        """The spec as a stack.json document, every default filled in (valid input for
+        `load_stack`, which gives back an equal spec)."""
+        gpu, server, swap = self.gpu, self.llama_server, self.llama_swap
+        document = {
+            "version": SPEC_VERSION,
+            "host": self.host,
+            "modelsDir": str(self.models_dir),
+            "modelsDirOwner": self.models_dir_owner,
+            "modelsDirMode": self.models_dir_mode,
+            "secrets": {"files": list(self.secret_files)},
+            "generatedConfigs": list(self.generated_configs),
+            "endpoints": {name: endpoint.to_document() for name, endpoint in self.endpoints.items()},
+            "gpu": {
+                "backend": gpu.backend,
+                "profile": gpu.profile,
+                "targets": list(gpu.targets),
+                "memoryGiB": gpu.memory_gib,
+                "devices": gpu.devices,
+                "unifiedMemory": gpu.unified_memory,
+            },
+            "llamaServer": {
+                "binary": server.binary,
+                "contextSize": server.context_size,
+                "gpuLayers": server.gpu_layers,
+                "parallel": server.parallel,
+                "flashAttention": server.flash_attention,
+                "noMmap": server.no_mmap,
+                "autoSize": server.auto_size,
+                "extraArgs": list(server.extra_args),
+            },
+            "llamaSwap": {
+                "configFile": swap.config_file,
+                "autoDiscover": swap.auto_discover,
+                "ttl": swap.ttl,
+                "healthCheckTimeout": swap.health_check_timeout,
+                "startPort": swap.start_port,
+                "version": swap.version,
+                "groups": swap.groups,
+            },
+            "gateway": {"apiKeyFile": self.gateway.api_key_file},
+            "models": {name: model.to_document() for name, model in self.models.items()},
+        }
+        return {key: value for key, value in document.items() if value is not None}
 
 
 @cache
@@ -176,6 +265,7 @@ def parse_stack(document: Any, path: Path | None = None, *, validate: bool = Tru
             open_firewall=value.get("openFirewall", False),
             aliases=tuple(value.get("aliases", ())),
             fallbacks=tuple(url.rstrip("/") for url in value.get("fallbacks", ())),
+            health=value.get("health", default_health_path(name)),
         )
         for name, value in document.get("endpoints", {}).items()
     }
@@ -287,6 +377,11 @@ def _describe(error) -> str:
 
 def _dotted(path) -> str:
     return ".".join(str(part) if not isinstance(part, int) else f"[{part}]" for part in path).replace(".[", "[")
+
+
+def _without_none(document: dict[str, Any]) -> dict[str, Any]:
+    """Leave out unset keys whose schema takes no null (a model's role, an endpoint's unit)."""
+    return {key: value for key, value in document.items() if value is not None}
 
 
 def _json_type(value: Any) -> str:

@@ -10,7 +10,8 @@ error, not a memory blow-up.
 
 The bytes come from a `ByteSource`: a local file, or anything that can read a
 byte range (the capacity planner reads Hub files over HTTP Range requests).
-Every problem is reported as `GGUFError` with the offset and what was expected.
+Every problem is reported as `GGUFError` (llmctl.errors) with the offset and what was
+expected.
 
 Format: magic "GGUF", u32 version (2 or 3; 1 used 32-bit lengths and is not
 supported), u64 tensor count, u64 key-value count, key-values, tensor infos,
@@ -25,6 +26,8 @@ import struct
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
+
+from llmctl.errors import GGUFError
 
 MAGIC = b"GGUF"
 SUPPORTED_VERSIONS = (2, 3)
@@ -68,17 +71,6 @@ TYPE_NAMES = {
     11: "i64",
     12: "f64",
 }
-
-
-class GGUFError(ValueError):
-    """The file is not a readable GGUF file; `reason` says why and where."""
-
-    def __init__(self, path: str, reason: str, offset: int | None = None):
-        self.path = path
-        self.reason = reason
-        self.offset = offset
-        where = f" at offset {offset}" if offset is not None else ""
-        super().__init__(f"{path}: {reason}{where}")
 
 
 class ByteSource(Protocol):

@@ -3,7 +3,9 @@
 `summarize` reduces a parsed header to a few plain values (architecture,
 quantization, pooling, classifier head, parameter count, split keys). The
 `SummaryCache` keeps these per file, keyed on (device, inode, size, mtime), so a
-repeated scan of an unchanged folder reads no GGUF header at all.
+repeated scan of an unchanged folder reads no GGUF header at all. Every entry also
+records its file's path: a scan replaces the entries of the files it saw and drops
+those of files gone from the folder it scanned, and keeps every other folder's.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from llmctl.core.gguf_reader import GGUFHeader, read_gguf
+from llmctl.gguf.reader import GGUFHeader, read_gguf
 
 CACHE_ENV = "LLMCTL_CACHE_DIR"
 CACHE_FILE = "gguf-summaries.json"
@@ -114,34 +116,51 @@ class SummaryCache:
     def summary(self, path: Path, stat: os.stat_result) -> FileSummary:
         """The file's summary, from the cache or read now (GGUFError if unreadable)."""
         key = self.key(stat)
+        where = os.path.abspath(path)
         cached = self._load().get(key)
-        if cached is not None:
+        if isinstance(cached, dict):
             try:
-                found = FileSummary(**cached) if isinstance(cached, dict) else None
+                found = FileSummary(**{name: value for name, value in cached.items() if name != "path"})
             except TypeError:
                 found = None
             if found is not None:
                 self.hits += 1
-                self._used[key] = cached
+                self._used[key] = {**cached, "path": where}
+                self._dirty = self._dirty or cached.get("path") != where
                 return found
         self.misses += 1
         found = read_summary(path)
-        self._used[key] = dict(vars(found))  # asdict() deep-copies: slow for 1,000 files
+        self._used[key] = {**vars(found), "path": where}  # asdict() deep-copies: slow for 1,000 files
         self._dirty = True
         return found
 
-    def save(self) -> None:
-        """Keep the entries of this scan only (files gone or changed drop out)."""
-        if not self._dirty and len(self._used) == len(self._load()):
+    def save(self, scanned: Path | None = None) -> None:
+        """Write this scan's entries; keep other files' entries unless they lie in the
+        folder `scanned` (they were not seen there, so the file is gone or changed)."""
+        kept = self._kept(scanned)
+        if not self._dirty and len(kept) + len(self._used) == len(self._load()):
             return
-        from llmctl.core.atomic import write_atomic
+        from llmctl.fsutil import write_atomic
 
-        document = {"version": CACHE_VERSION, "entries": self._used}
+        document = {"version": CACHE_VERSION, "entries": {**kept, **self._used}}
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             write_atomic(self.path, json.dumps(document, separators=(",", ":")))
         except OSError:
             pass
+
+    def _kept(self, scanned: Path | None) -> dict[str, dict[str, Any]]:
+        seen = {entry["path"] for entry in self._used.values()}
+        inside = os.path.join(os.path.abspath(scanned), "") if scanned is not None else None
+        kept = {}
+        for key, entry in self._load().items():
+            where = entry.get("path") if isinstance(entry, dict) else None
+            if key in self._used or not isinstance(where, str) or where in seen:
+                continue  # replaced, from an older cache without paths, or a changed file
+            if inside is not None and where.startswith(inside):
+                continue  # in the scanned folder but not found there
+            kept[key] = entry
+        return kept
 
 
 class NoCache:
@@ -154,5 +173,5 @@ class NoCache:
         self.misses += 1
         return read_summary(path)
 
-    def save(self) -> None:
+    def save(self, scanned: Path | None = None) -> None:
         pass

@@ -17,8 +17,8 @@ from pathlib import Path
 from urllib.parse import quote, urljoin, urlsplit
 
 from llmctl import __version__
-from llmctl.core.repo_files import RemoteFile, is_safe_path
-from llmctl.errors import LlmctlError
+from llmctl.errors import HubError, LlmctlError
+from llmctl.hub.files import RemoteFile, is_safe_path
 
 DEFAULT_ENDPOINT = "https://huggingface.co"
 TIMEOUT = (10.0, 60.0)  # connect, read (a stalled transfer fails after a minute and is resumed)
@@ -65,12 +65,9 @@ class RepoRef:
     commit: str
 
 
-class HubError(LlmctlError):
-    """An error answer of the Hub, mapped from its status and `X-Error-Code`."""
-
-
 class TransientError(Exception):
-    """A failure worth retrying: connection trouble or a 5xx answer."""
+    """A failure worth retrying: connection trouble or a 5xx answer. Private to
+    llmctl.hub: the retry loops here turn it into a HubError before it leaves."""
 
 
 class HubClient:

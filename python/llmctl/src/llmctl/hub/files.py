@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
-from llmctl.core.model_ids import SPLIT_SUFFIX, model_id_for
+from llmctl.library.ids import SPLIT_SUFFIX, model_id_for
 
 # The quant at the end of a stem, after a separator; `UD-` (unsloth) and `i1-`
 # (mradermacher imatrix) prefixes belong to it.
@@ -199,6 +199,11 @@ def select(
     return Selection(units=sorted(unique.values(), key=lambda u: u.path), unmatched=unmatched)
 
 
+def unit_label(unit: ModelUnit) -> str:
+    """The quant as the file name spells it (`UD-Q4_K_XL`), or the stem when it names none."""
+    return unit.quant or gguf_stem(unit.path)
+
+
 def available_quants(units: list[ModelUnit]) -> list[tuple[str, int, str]]:
     """(quant, total size, path) for every model unit, as the 'pick one' listing shows."""
-    return [(u.quant or gguf_stem(u.path), u.size, u.path) for u in model_units(units)]
+    return [(unit_label(u), u.size, u.path) for u in model_units(units)]

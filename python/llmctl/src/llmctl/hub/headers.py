@@ -1,17 +1,28 @@
 """The GGUF headers of a Hub repository's models, read with HTTP Range requests.
 
 `llmctl plan ORG/REPO[:QUANT]` plans a 40 GiB model from a few hundred KiB: the
-files are chosen as `llmctl download` chooses them (`repo_files`), and only the
+files are chosen as `llmctl download` chooses them (`hub.files`), and only the
 bytes the GGUF reader asks for are fetched through `HubClient.open_range`.
 """
 
 from __future__ import annotations
 
-from llmctl.core.gguf_reader import GGUFError, GGUFHeader, read_gguf_source
-from llmctl.core.hub import HubClient, RepoRef, find_token
-from llmctl.core.model_source import ModelSource
-from llmctl.core.repo_files import ModelUnit, RemoteFile, gguf_stem, group_units, model_units, select
-from llmctl.errors import LlmctlError
+from dataclasses import dataclass
+
+from llmctl.errors import GGUFError, HubError
+from llmctl.gguf.reader import GGUFHeader, read_gguf_source
+from llmctl.hub.client import HubClient, RepoRef, find_token
+from llmctl.hub.files import ModelUnit, RemoteFile, group_units, model_units, select, unit_label
+
+
+@dataclass(frozen=True)
+class RemoteModel:
+    """One model of a repository: its quant (or stem), the header of every shard, and
+    the bytes it took to read them."""
+
+    label: str
+    headers: list[GGUFHeader]
+    bytes_fetched: int
 
 
 class HubRangeSource:
@@ -48,38 +59,33 @@ def read_unit_headers(client: HubClient, ref: RepoRef, unit: ModelUnit) -> tuple
         try:
             headers.append(read_gguf_source(source, tensors=True))
         except GGUFError as error:
-            raise LlmctlError(str(error)) from error
+            raise HubError(str(error)) from error  # a remote file: the local-file hint does not apply
         finally:
             fetched += source.bytes_fetched
     return headers, fetched
 
 
-def hub_models(repo: str, quant: str | None) -> list[ModelSource]:
-    """One ModelSource per model `quant` selects; without a quant, one per quant of the
+def remote_models(repo: str, quant: str | None) -> list[RemoteModel]:
+    """One RemoteModel per model `quant` selects; without a quant, one per quant of the
     repository (its first model unit). Projectors are not models."""
     client = HubClient(token=find_token())
     ref = client.resolve_revision(repo)
     units = group_units(client.list_files(ref))
     if not model_units(units):
-        raise LlmctlError(f"{repo} has no GGUF model files", hint="check the repository name")
+        raise HubError(f"{repo} has no GGUF model files", hint="check the repository name")
     if quant:
         selection = select(units, [quant], projectors=False)
         if selection.unmatched:
             hint = f"run `llmctl plan {repo}` to list its quants"
-            raise LlmctlError(f"{repo} has no GGUF file for quant {quant}", hint=hint)
+            raise HubError(f"{repo} has no GGUF file for quant {quant}", hint=hint)
         chosen = selection.units
     else:
         first_per_quant: dict[str, ModelUnit] = {}
         for unit in model_units(units):
             first_per_quant.setdefault(unit_label(unit).lower(), unit)
         chosen = list(first_per_quant.values())
-    sources = []
+    found = []
     for unit in chosen:
         headers, fetched = read_unit_headers(client, ref, unit)
-        sources.append(ModelSource(unit_label(unit), headers, bytes_fetched=fetched, remote=True))
-    return sources
-
-
-def unit_label(unit: ModelUnit) -> str:
-    """The quant as the file name spells it (`UD-Q4_K_XL`), or the stem when it names none."""
-    return unit.quant or gguf_stem(unit.path)
+        found.append(RemoteModel(unit_label(unit), headers, fetched))
+    return found

@@ -1,13 +1,40 @@
-"""How `llmctl download` shows progress: bars on a terminal, plain lines otherwise, nothing with --json."""
+"""What a download reports (`Progress`) and how `llmctl download` shows it: bars on a
+terminal, plain lines otherwise, nothing with --json (`for_terminal`)."""
 
 from __future__ import annotations
 
+import sys
 import time
 
 import click
 
-from llmctl.core.transfer import Progress
 from llmctl.output import decimal_size
+
+
+class Progress:
+    """What the transfer reports; the command decides how to show it. `begin` comes
+    once, with the bytes of every selected file, before the first `start_file`."""
+
+    def __enter__(self) -> Progress:
+        return self
+
+    def __exit__(self, *_exc) -> None: ...
+
+    def begin(self, total: int) -> None: ...
+    def start_file(self, name: str, total: int, done: int) -> None: ...
+    def advance(self, n: int) -> None: ...
+    def restart_file(self) -> None: ...
+    def finish_file(self, name: str) -> None: ...
+    def note(self, message: str) -> None: ...
+
+
+def for_terminal(quiet: bool) -> Progress:
+    """Nothing when `quiet` (--json), bars on a terminal, plain lines otherwise."""
+    if quiet:
+        return QuietProgress()
+    if sys.stderr.isatty():
+        return RichProgress()
+    return PlainProgress()
 
 
 class QuietProgress(Progress):
@@ -56,7 +83,7 @@ class PlainProgress(Progress):
 class RichProgress(Progress):
     """Per-file and total bars with speed and ETA."""
 
-    def __init__(self, total: int):
+    def __init__(self):
         from rich.console import Console
         from rich.progress import (
             BarColumn,
@@ -75,7 +102,7 @@ class RichProgress(Progress):
             TimeRemainingColumn(),
             console=Console(stderr=True),
         )
-        self.total_task = self.bars.add_task("total", total=total)
+        self.total_task = self.bars.add_task("total", total=None)
         self.file_task = None
         self.file_done = 0
 
@@ -85,6 +112,9 @@ class RichProgress(Progress):
 
     def __exit__(self, *_exc) -> None:
         self.bars.stop()
+
+    def begin(self, total: int) -> None:
+        self.bars.update(self.total_task, total=total)
 
     def start_file(self, name: str, total: int, done: int) -> None:
         if self.file_task is not None:

@@ -11,9 +11,7 @@ renamed into place, so a `.gguf` in the models folder is always complete.
 from __future__ import annotations
 
 import contextlib
-import errno
 import fcntl
-import hashlib
 import json
 import os
 import time
@@ -21,30 +19,15 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from llmctl.core.appender import HashingAppender
-from llmctl.core.atomic import fsync_dir, write_atomic
-from llmctl.core.hub import HubClient, RepoRef, TransientError, backoff
-from llmctl.core.repo_files import ModelUnit, RemoteFile
-from llmctl.errors import LlmctlError
+from llmctl.errors import NO_SPACE, HubError, LlmctlError, from_os_error
+from llmctl.fsutil import fsync_dir, write_atomic
+from llmctl.hub.client import HubClient, RepoRef, TransientError, backoff
+from llmctl.hub.files import ModelUnit, RemoteFile
+from llmctl.hub.hashing import CHUNK, ContentHashes, HashingAppender, hash_file
+from llmctl.hub.progress import Progress
 
 PARTIAL_DIR = ".partial"
-CHUNK = 1 << 20
 MAX_FAILURES = 8  # consecutive failed attempts without progress
-
-
-class Progress:
-    """What the transfer reports; the command decides how to show it."""
-
-    def __enter__(self) -> Progress:
-        return self
-
-    def __exit__(self, *_exc) -> None: ...
-
-    def start_file(self, name: str, total: int, done: int) -> None: ...
-    def advance(self, n: int) -> None: ...
-    def restart_file(self) -> None: ...
-    def finish_file(self, name: str) -> None: ...
-    def note(self, message: str) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -64,16 +47,6 @@ def repo_folder(models_dir: Path, repo: str) -> Path:
 
 def partial_root(models_dir: Path, repo: str) -> Path:
     return models_dir / PARTIAL_DIR / repo.replace("/", "--")
-
-
-def free_bytes(path: Path) -> int:
-    """Space available to this user at `path` (statvfs f_bavail honours reservations
-    and, on ZFS, the dataset quota)."""
-    probe = path
-    while not probe.exists():
-        probe = probe.parent
-    stats = os.statvfs(probe)
-    return stats.f_bavail * stats.f_frsize
 
 
 class FileLock:
@@ -117,54 +90,20 @@ class FileLock:
             os.close(self.fd)
 
 
-def hash_file(path: Path, hasher) -> int:
-    """Feed the file's bytes to `hasher`; returns how many there were."""
-    total = 0
-    with open(path, "rb") as handle:
-        while block := handle.read(CHUNK):
-            hasher.update(block)
-            total += len(block)
-    return total
-
-
-class _Hashes:
-    """sha256 of the content, and the git blob sha1 for files kept in git itself."""
-
-    def __init__(self, remote: RemoteFile):
-        self.sha256 = hashlib.sha256()
-        self.git = None if remote.sha256 else hashlib.sha1(f"blob {remote.size}\0".encode(), usedforsecurity=False)
-        self.remote = remote
-
-    def update(self, data) -> None:
-        self.sha256.update(data)
-        if self.git is not None:
-            self.git.update(data)
-
-    def mismatch(self) -> tuple[str, str] | None:
-        """(expected, got) when the content is not what the Hub announced."""
-        if self.remote.sha256:
-            got = self.sha256.hexdigest()
-            return None if got == self.remote.sha256 else (f"sha256 {self.remote.sha256}", f"sha256 {got}")
-        if self.remote.git_oid:
-            got = self.git.hexdigest()
-            return None if got == self.remote.git_oid else (f"git blob {self.remote.git_oid}", f"git blob {got}")
-        return None
-
-
 class _PartState:
     """What the part file holds: its size and the running hashes (kept across retries)."""
 
     def __init__(self, part: Path, remote: RemoteFile):
         self.part = part
         self.remote = remote
-        self.hashes = _Hashes(remote)
+        self.hashes = ContentHashes(remote)
         self.have = hash_file(part, self.hashes) if part.exists() else 0
         if self.have > remote.size:
             self.restart()
 
     def restart(self) -> None:
         self.part.write_bytes(b"")
-        self.have, self.hashes = 0, _Hashes(self.remote)
+        self.have, self.hashes = 0, ContentHashes(self.remote)
 
 
 def fetch_to_part(client: HubClient, ref: RepoRef, remote: RemoteFile, part: Path, progress: Progress) -> None:
@@ -191,7 +130,7 @@ def fetch_to_part(client: HubClient, ref: RepoRef, remote: RemoteFile, part: Pat
         except TransientError as error:
             failures = 0 if state.have > before else failures + 1
             if failures >= MAX_FAILURES:
-                raise LlmctlError(
+                raise HubError(
                     f"{remote.path}: {error}; gave up after {failures} attempts without progress",
                     hint=f"run the command again: it resumes from the {state.have} bytes kept in {part.parent}",
                 ) from None
@@ -201,7 +140,7 @@ def fetch_to_part(client: HubClient, ref: RepoRef, remote: RemoteFile, part: Pat
     if mismatch:
         part.unlink(missing_ok=True)
         sidecar_path.unlink(missing_ok=True)
-        raise LlmctlError(
+        raise HubError(
             f"{remote.path}: checksum mismatch: the Hub announced {mismatch[0]}, the downloaded bytes have "
             f"{mismatch[1]}; the file was discarded and nothing was installed",
             hint="run the command again to download it afresh; if it repeats, a mirror or proxy corrupts data",
@@ -255,11 +194,9 @@ def _restart(state: _PartState, progress: Progress, why: str) -> None:
 
 
 def _write_error(error: OSError, part: Path) -> LlmctlError:
-    if error.errno in (errno.ENOSPC, errno.EDQUOT):
-        return LlmctlError(
-            f"no space left on the device while writing {part.name} ({os.strerror(error.errno)})",
-            hint=f"free some space (the partial file in {part.parent} is kept and the next run resumes it)",
-        )
+    if error.errno in NO_SPACE:
+        hint = f"free some space (the partial file in {part.parent} is kept and the next run resumes it)"
+        return from_os_error(error, f"writing {part.name}", hint)
     return LlmctlError(f"cannot write {part}: {error.strerror}")
 
 

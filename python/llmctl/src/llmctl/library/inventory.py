@@ -28,10 +28,9 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePath
 from typing import Any
 
-from llmctl.core.gguf_reader import GGUFError
-from llmctl.core.gguf_summary import FileSummary, NoCache, SummaryCache
-from llmctl.core.model_ids import GGUF_SUFFIX, split_parts, unique_ids
-from llmctl.errors import LlmctlError
+from llmctl.errors import GGUFError, ModelsFolderError
+from llmctl.gguf.summary import FileSummary, NoCache, SummaryCache
+from llmctl.library.ids import GGUF_SUFFIX, split_parts, unique_ids
 
 # llama.cpp `enum llama_pooling_type`
 POOLING_NAMES = {-1: "unspecified", 0: "none", 1: "mean", 2: "cls", 3: "last", 4: "rank"}
@@ -179,6 +178,11 @@ def name_problem(name: str) -> str | None:
     return None
 
 
+def load(folder: Path, *, use_cache: bool = True) -> Inventory:
+    """The inventory of `folder`, reusing the summaries of unchanged files unless told not to."""
+    return scan(folder, SummaryCache() if use_cache else NoCache())
+
+
 def scan(root: str | os.PathLike[str], cache: SummaryCache | NoCache | None = None) -> Inventory:
     """Every model, projector and invalid file under `root`."""
     root = Path(root)
@@ -186,12 +190,9 @@ def scan(root: str | os.PathLike[str], cache: SummaryCache | NoCache | None = No
     try:
         real_root = root.resolve(strict=True)
     except OSError as error:
-        raise LlmctlError(
-            f"models folder {root} cannot be read: {error.strerror or error}",
-            hint="pass --models-dir or set modelsDir in the stack spec",
-        ) from error
+        raise ModelsFolderError(f"models folder {root} cannot be read: {error.strerror or error}") from error
     if not real_root.is_dir():
-        raise LlmctlError(f"models folder {root} is not a folder", hint="pass --models-dir DIR")
+        raise ModelsFolderError(f"models folder {root} is not a folder", hint="pass --models-dir DIR")
 
     found: list[_Found] = []
     invalid: list[InvalidFile] = []
@@ -220,7 +221,7 @@ def scan(root: str | os.PathLike[str], cache: SummaryCache | NoCache | None = No
             invalid.append(InvalidFile(path, error.reason, error.offset))
             continue
         found.append(_Found(path, relative, summary, info.st_size, _outside_target(path, real_root)))
-    cache.save()
+    cache.save(root)
 
     projectors = [
         Projector(item.path, item.relative, item.summary, item.size_bytes)

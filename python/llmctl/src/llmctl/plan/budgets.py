@@ -1,18 +1,24 @@
-"""Memory budgets of the GPUs local-llm targets (`llmctl plan --gpu PROFILE`).
+"""Memory budgets: the GPU profiles local-llm targets and the budget a plan is made against.
 
-`memory_gib` is what llama.cpp can allocate on the device. On unified-memory
-APUs (Strix Halo) that is the GTT/TTM limit the kernel allows the GPU, not the
-BIOS carve-out. `overhead_mib` is the runtime/driver context that llama.cpp
-never logs (ollama reserves 457 MiB on CUDA/ROCm, gguf-parser-go 250 MiB).
+The figures live in `data/gpu-profiles.json`, which nix/lib/hardware.nix reads too.
+A profile's `memory_gib` is what llama.cpp can allocate on the device. On
+unified-memory APUs (Strix Halo) that is the GTT/TTM limit the kernel allows the GPU,
+not the BIOS carve-out: RAM minus the OS reserve, the same rule the NixOS module's
+kernel parameters apply; without the host's RAM the profile's reference RAM is assumed.
+`overhead_mib` is the runtime/driver context that llama.cpp never logs.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
+
+from llmctl.datafiles import read_json
 
 GIB = 1024**3
 MIB = 1024**2
 FREE_MARGIN_MIB = 1024  # like llama.cpp --fit-target (common/common.h fit_params_target)
+GPU_PROFILES = "gpu-profiles.json"
 
 
 @dataclass(frozen=True)
@@ -22,23 +28,33 @@ class GpuProfile:
     memory_gib: float | None  # None: the host's RAM (cpu profile)
     unified_memory: bool = False
     overhead_mib: int = 512
+    os_reserve_gib: float = 0  # unified memory: RAM the GPU may not map
 
     @property
     def is_cpu(self) -> bool:
         return self.memory_gib is None
 
+    def memory_for_ram(self, ram_gib: float) -> float | None:
+        """The GPU budget on a host with `ram_gib` of RAM (what nix/lib's `hardware` gives)."""
+        return ram_gib - self.os_reserve_gib if self.unified_memory else self.memory_gib
 
-PROFILES = {
-    p.name: p
-    for p in (
-        GpuProfile("strix-halo", "AMD Ryzen AI Max (Strix Halo), unified memory, GTT limit 120 GiB", 120, True),
-        GpuProfile("radeon-r9700", "AMD Radeon AI PRO R9700, 32 GiB", 32),
-        GpuProfile("rx-7900xtx", "AMD Radeon RX 7900 XTX, 24 GiB", 24),
-        GpuProfile("rx-7600", "AMD Radeon RX 7600, 8 GiB", 8),
-        GpuProfile("nvidia", "NVIDIA GPU, 24 GiB unless --gpu-mem says otherwise", 24),
-        GpuProfile("cpu", "no GPU: everything in host RAM", None, overhead_mib=0),
+
+def _profile(name: str, figures: dict[str, Any], os_reserve_gib: float) -> GpuProfile:
+    unified = figures["unifiedMemory"]
+    memory = figures["memoryGiB"]
+    if unified and memory is None:
+        memory = figures["referenceRamGiB"] - os_reserve_gib
+    return GpuProfile(
+        name, figures["description"], memory, unified, figures["overheadMiB"], os_reserve_gib if unified else 0
     )
-}
+
+
+def _load() -> dict[str, GpuProfile]:
+    document = read_json(GPU_PROFILES)
+    return {name: _profile(name, figures, document["osReserveGiB"]) for name, figures in document["profiles"].items()}
+
+
+PROFILES = _load()
 
 
 def host_memory_bytes() -> int:
@@ -51,6 +67,34 @@ def host_memory_bytes() -> int:
     except OSError:
         pass
     return 16 * GIB
+
+
+@dataclass(frozen=True)
+class Budget:
+    profile: str
+    gpu_bytes: int | None  # None: CPU only, the budget is host RAM
+    host_bytes: int
+    unified_memory: bool = False
+    overhead_bytes: int = 512 * MIB
+    margin_bytes: int = FREE_MARGIN_MIB * MIB
+
+    @classmethod
+    def from_profile(cls, profile: GpuProfile, gpu_gib: float | None = None) -> Budget:
+        host = host_memory_bytes()
+        if profile.is_cpu and gpu_gib is None:
+            return cls(profile.name, None, host, overhead_bytes=0)
+        gib = gpu_gib if gpu_gib is not None else profile.memory_gib
+        return cls(profile.name, int(gib * GIB), host, profile.unified_memory, profile.overhead_mib * MIB)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "profile": self.profile,
+            "gpu_bytes": self.gpu_bytes,
+            "host_bytes": self.host_bytes,
+            "unified_memory": self.unified_memory,
+            "overhead_bytes": self.overhead_bytes,
+            "margin_bytes": self.margin_bytes,
+        }
 
 
 def budget_profile(profile_name: str | None, gpu_gib: float | None, stack_gpu=None) -> tuple[GpuProfile, float | None]:
@@ -74,3 +118,8 @@ def budget_profile(profile_name: str | None, gpu_gib: float | None, stack_gpu=No
     if gpu_gib is not None:
         return GpuProfile("custom", "--gpu-mem", gpu_gib), gpu_gib
     return PROFILES["cpu"], None
+
+
+def budget_for(profile_name: str | None, gpu_gib: float | None, stack_gpu=None) -> Budget:
+    """The budget `llmctl plan` and discovery's autoSize plan against (see budget_profile)."""
+    return Budget.from_profile(*budget_profile(profile_name, gpu_gib, stack_gpu))

@@ -21,8 +21,8 @@ offloaded model needs more (host-boundary copies; gguf-parser-go#45 measured
 
 from __future__ import annotations
 
-from llmctl.core.kv_cache import ContextLayout, LayerCache, cache_cells
-from llmctl.core.plan_model import ModelShape
+from llmctl.plan.kv_cache import ContextLayout, LayerCache, cache_cells
+from llmctl.plan.shape import ModelShape
 
 PARTIAL_OFFLOAD_FACTOR = 2.0
 

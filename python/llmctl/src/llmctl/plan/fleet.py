@@ -4,15 +4,23 @@
 packs the models into groups whose members can be resident together: each
 group becomes a llama-swap group with `swap: false` (members run side by side)
 and `exclusive: true` (loading a member of another group unloads this one), so
-models that cannot be resident together swap.
+models that cannot be resident together swap. `auto_size` is the same for the
+models discovery serves, under the GPU budget of the stack spec's `gpu` section.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from pathlib import Path
 
-from llmctl.core.plan_model import ModelShape
-from llmctl.core.planner import NO_FIT, Budget, PlanRequest, largest_context, plan
+from llmctl.errors import GGUFError
+from llmctl.flags import option_args
+from llmctl.gguf.reader import read_gguf
+from llmctl.plan.budgets import Budget, budget_for
+from llmctl.plan.planner import NO_FIT, PlanRequest, largest_context, plan
+from llmctl.plan.shape import ModelShape, model_shape
+from llmctl.stack import StackSpec
 
 DEFAULT_MIN_CTX = 4096  # like llama.cpp --fit-ctx: below this a model is not worth serving fully offloaded
 
@@ -26,7 +34,8 @@ class Sizing:
     host_bytes: int
 
     def server_args(self) -> list[str]:
-        return ["-c", str(self.ctx), "-ngl", str(self.gpu_layers)]
+        """-c and -ngl as the flag table spells them."""
+        return option_args({"contextSize": self.ctx, "gpuLayers": self.gpu_layers})
 
 
 @dataclass(frozen=True)
@@ -90,3 +99,20 @@ def plan_fleet(
             groups.append([model_id])
             used.append(need)
     return FleetPlan(sizing, [sorted(members) for members in groups])
+
+
+def auto_size(paths: Mapping[str, list[Path]], spec: StackSpec, problems: list[str]) -> FleetPlan:
+    """The fleet plan of the models `paths` names (entry key -> shards) under the stack
+    spec's GPU budget and llama-server defaults; a model whose header cannot be read is
+    left out with a note in `problems`."""
+    shapes = {}
+    for key, shards in paths.items():
+        try:
+            shapes[key] = model_shape([read_gguf(shard, tensors=True) for shard in shards])
+        except (GGUFError, OSError) as error:
+            problems.append(f"model '{key}': not sized automatically: {error}")
+    defaults = spec.llama_server
+    request = PlanRequest(
+        ctx=defaults.context_size, parallel=defaults.parallel, flash_attn=defaults.flash_attention != "off"
+    )
+    return plan_fleet(shapes, budget_for(None, None, spec.gpu), request)

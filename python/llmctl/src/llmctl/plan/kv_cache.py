@@ -15,11 +15,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from llmctl.core.plan_model import ModelShape
+from llmctl.plan.shape import ModelShape
 
 KV_PAD = 256
 # -ctk / -ctv values llama-server accepts (common/arg.cpp kv_cache_types).
 KV_TYPES = ("f32", "f16", "bf16", "q8_0", "q4_0", "q4_1", "iq4_nl", "q5_0", "q5_1")
+DEFAULT_KV_TYPE = "f16"
 DEFAULT_UBATCH = 512
 AUTO_PARALLEL = 4  # llama-server -np auto: 4 slots sharing one unified cache
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from llmctl.core.kv_cache import LayerCache
-from llmctl.core.plan_model import ModelShape
+from llmctl.plan.kv_cache import LayerCache
+from llmctl.plan.shape import ModelShape
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,8 @@
 """The capacity plan: will a model with this context fit, and with which -ngl.
 
-Puts together the model shape (plan_model), the cache llama.cpp allocates
-(kv_cache), the compute-buffer model (compute_buffer) and the layer placement
-(placement), then decides like llama.cpp's --fit: full offload when the device
+Puts together the model shape (plan.shape), the cache llama.cpp allocates
+(plan.kv_cache), the compute-buffer model (plan.compute) and the layer placement
+(plan.placement), then decides like llama.cpp's --fit: full offload when the device
 keeps a free margin (1 GiB) after weights, caches, compute and a fixed runtime
 overhead; otherwise the largest -ngl that does; otherwise it does not fit.
 """
@@ -12,53 +12,23 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from llmctl.core.compute_buffer import PARTIAL_OFFLOAD_FACTOR, compute_bytes, output_buffer_bytes
-from llmctl.core.gpu_profiles import FREE_MARGIN_MIB, GIB, MIB, GpuProfile, host_memory_bytes
-from llmctl.core.kv_cache import DEFAULT_UBATCH, context_layout, kv_type_size, layer_caches
-from llmctl.core.placement import max_gpu_layers, place
-from llmctl.core.plan_model import ModelShape
+from llmctl.errors import PlanInputError
+from llmctl.flags import option_args
+from llmctl.plan.budgets import GIB, Budget
+from llmctl.plan.compute import PARTIAL_OFFLOAD_FACTOR, compute_bytes, output_buffer_bytes
+from llmctl.plan.kv_cache import DEFAULT_KV_TYPE, DEFAULT_UBATCH, context_layout, kv_type_size, layer_caches
+from llmctl.plan.placement import max_gpu_layers, place
+from llmctl.plan.shape import ModelShape
 
 FITS, HYBRID, NO_FIT = "fits", "hybrid", "does-not-fit"
 MAX_SEARCH_CTX = 1 << 20  # when the training context is unknown
 
 
-class PlanInputError(ValueError):
-    """A combination llama.cpp itself would refuse (e.g. quantized V without flash attention)."""
-
-
-@dataclass(frozen=True)
-class Budget:
-    profile: str
-    gpu_bytes: int | None  # None: CPU only, the budget is host RAM
-    host_bytes: int
-    unified_memory: bool = False
-    overhead_bytes: int = 512 * MIB
-    margin_bytes: int = FREE_MARGIN_MIB * MIB
-
-    @classmethod
-    def from_profile(cls, profile: GpuProfile, gpu_gib: float | None = None) -> Budget:
-        host = host_memory_bytes()
-        if profile.is_cpu and gpu_gib is None:
-            return cls(profile.name, None, host, overhead_bytes=0)
-        gib = gpu_gib if gpu_gib is not None else profile.memory_gib
-        return cls(profile.name, int(gib * GIB), host, profile.unified_memory, profile.overhead_mib * MIB)
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "profile": self.profile,
-            "gpu_bytes": self.gpu_bytes,
-            "host_bytes": self.host_bytes,
-            "unified_memory": self.unified_memory,
-            "overhead_bytes": self.overhead_bytes,
-            "margin_bytes": self.margin_bytes,
-        }
-
-
 @dataclass(frozen=True)
 class PlanRequest:
     ctx: int | None = None  # None: the training context (llama-server -c 0)
-    type_k: str = "f16"
-    type_v: str = "f16"
+    type_k: str = DEFAULT_KV_TYPE
+    type_v: str = DEFAULT_KV_TYPE
     parallel: int | None = None  # None: llama-server's auto (4 slots, unified cache)
     kv_unified: bool | None = None
     gpu_layers: int | None = None  # None: recommend one
@@ -120,15 +90,20 @@ class Plan:
     def fits(self) -> bool:
         return self.verdict != NO_FIT
 
+    def server_options(self) -> dict[str, Any]:
+        """The plan as options of the shared flag table (llama-server's defaults left out)."""
+        request = self.request
+        return {
+            "contextSize": request.ctx or self.n_ctx,
+            "gpuLayers": self.gpu_layers,
+            "parallel": request.parallel,
+            "cacheTypeK": None if request.type_k == DEFAULT_KV_TYPE else request.type_k,
+            "cacheTypeV": None if request.type_v == DEFAULT_KV_TYPE else request.type_v,
+        }
+
     def server_args(self) -> list[str]:
-        args = ["-c", str(self.request.ctx or self.n_ctx), "-ngl", str(self.gpu_layers)]
-        if self.request.parallel is not None:
-            args += ["-np", str(self.request.parallel)]
-        if self.request.type_k != "f16":
-            args += ["-ctk", self.request.type_k]
-        if self.request.type_v != "f16":
-            args += ["-ctv", self.request.type_v]
-        return args
+        """The llama-server flags that run this plan, spelled by the flag table."""
+        return option_args(self.server_options())
 
     def to_json(self) -> dict[str, Any]:
         shape = self.shape

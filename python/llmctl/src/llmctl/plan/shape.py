@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from llmctl.core.gguf_reader import ArrayInfo, GGUFHeader
+from llmctl.gguf.reader import ArrayInfo, GGUFHeader
 
 # Sliding-window defaults: arch -> (default n_swa or None when the key is required,
 # pattern period, dense_first). Source: src/models/<arch>.cpp load_hparams.

@@ -2,7 +2,7 @@
 
 MODEL is a local path (a split set is followed from any shard), a model ID of the
 inventory (as `llmctl models` lists it), or `ORG/REPO[:QUANT]` on the Hub (headers
-read by HTTP Range, see hub_models.py).
+read by HTTP Range, see llmctl.hub.headers).
 """
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from llmctl.core.gguf_reader import GGUFError, GGUFHeader, read_gguf
-from llmctl.core.model_ids import split_parts
-from llmctl.errors import LlmctlError
+from llmctl.errors import LlmctlError, ModelsFolderError
+from llmctl.gguf.reader import GGUFHeader, read_gguf
+from llmctl.library.ids import split_parts
 
 HUB_REPO = re.compile(r"[\w.-]+/[\w.-]+(:[\w.-]+)?")
 MISSING_SHARDS_HINT = "download the missing shards (llmctl download) or wait for the download to finish"
@@ -45,34 +45,27 @@ def shard_paths(path: Path) -> list[Path]:
     return shards
 
 
-def _read(path: Path) -> GGUFHeader:
-    try:
-        return read_gguf(path, tensors=True)
-    except GGUFError as error:
-        raise LlmctlError(str(error), hint="is the file complete? (a download in progress is not)") from error
-
-
 def local_model(path: Path) -> ModelSource:
-    return ModelSource(path.name, [_read(shard) for shard in shard_paths(path)])
+    """A GGUF file (any shard of a split set); GGUFError when one is not readable."""
+    return ModelSource(path.name, [read_gguf(shard, tensors=True) for shard in shard_paths(path)])
 
 
 def inventory_model(models_dir: Path, model_id: str) -> ModelSource | None:
     """The model with this ID in the models folder, or None."""
-    from llmctl.core.gguf_summary import SummaryCache
-    from llmctl.core.inventory import scan
+    from llmctl.library.inventory import load
 
     if not models_dir.is_dir():
         return None
-    model = scan(models_dir, SummaryCache()).find(model_id)
+    model = load(models_dir).find(model_id)
     if model is None:
         return None
     if not model.usable:
         missing = ", ".join(map(str, model.split["missing"]))
-        raise LlmctlError(
+        raise ModelsFolderError(
             f"{model.id}: incomplete split set, shard(s) {missing} of {model.split['count']} missing",
             hint=MISSING_SHARDS_HINT,
         )
-    return ModelSource(model.path.name, [_read(path) for path in model.paths])
+    return ModelSource(model.path.name, [read_gguf(path, tensors=True) for path in model.paths])
 
 
 def resolve_models(model: str, models_dir: Path | None) -> list[ModelSource]:
@@ -92,10 +85,13 @@ def resolve_models(model: str, models_dir: Path | None) -> list[ModelSource]:
         if found is not None:
             return [found]
     if HUB_REPO.fullmatch(model):
-        from llmctl.core.hub_models import hub_models
+        from llmctl.hub.headers import remote_models
 
         repo, _, quant = model.partition(":")
-        return hub_models(repo, quant or None)
+        return [
+            ModelSource(found.label, found.headers, bytes_fetched=found.bytes_fetched, remote=True)
+            for found in remote_models(repo, quant or None)
+        ]
     where = f" in {models_dir}" if models_dir else ""
     raise LlmctlError(
         f"{model}: not a file, no model with this ID{where}, and not ORG/REPO[:QUANT]",

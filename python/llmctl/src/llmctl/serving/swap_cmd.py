@@ -1,8 +1,8 @@
 """The llama-server command line of a llama-swap model entry.
 
 Two concerns, kept apart:
-- `server_argv`: discovery's settings turned into options of the shared flag
-  table; `server_flags` (the same table as nix/lib) chooses the flags and their
+- `discovered_argv`: discovery's settings turned into options of the shared flag
+  table; `llmctl.flags` (the same table as nix/lib) chooses the flags and their
   spelling for the probed llama-server build.
 - `quote_arg` / `join_cmd`: quoting for the splitter llama-swap uses on `cmd`.
 
@@ -24,7 +24,8 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from llmctl.errors import LlmctlError
+from llmctl.errors import ServingError
+from llmctl.flags import llama_server_argv
 
 PORT_MACRO = "${PORT}"
 _BARE = re.compile(r"^[A-Za-z0-9_@%+=:,./-]+$")
@@ -35,7 +36,7 @@ CONTROL_CHARS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 def quote_arg(arg: str) -> str:
     """`arg` written so that llama-swap's splitter gives back exactly `arg`."""
     if CONTROL_CHARS.search(arg):
-        raise LlmctlError(
+        raise ServingError(
             f"cannot pass {arg!r} to llama-swap: it contains a newline or another control character",
             hint="rename the file or change the argument; llama-swap splits cmd on newlines and drops '#' lines",
         )
@@ -52,7 +53,7 @@ def join_cmd(argv: Sequence[str]) -> str:
 
 
 def table_options(model_path: str, settings: Mapping[str, Any]) -> dict[str, Any]:
-    """Discovery's settings as options of the shared flag table (server_flags).
+    """Discovery's settings as options of the shared flag table (llmctl.flags).
 
     `settings` keys (all optional): context_size, gpu_layers, flash_attention
     (on/off/auto), parallel, no_mmap (None: on for unified-memory APUs),
@@ -75,13 +76,12 @@ def table_options(model_path: str, settings: Mapping[str, Any]) -> dict[str, Any
     }
 
 
-def server_argv(
+def discovered_argv(
     binary: str, model_path: str, role: str, settings: Mapping[str, Any], capabilities: Mapping[str, bool]
 ) -> list[str]:
-    """The whole llama-server command, built by the shared flag table, then extra arguments."""
-    from llmctl.core import server_flags
-
-    return server_flags.server_argv(
+    """The whole llama-server command of a discovered model, built by the shared flag
+    table, then extra arguments."""
+    return llama_server_argv(
         role=role,
         options=table_options(model_path, settings),
         binary=binary,

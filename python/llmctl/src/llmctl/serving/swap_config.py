@@ -5,7 +5,7 @@ A declared model (stack spec `models.NAME`) is matched to a discovered one by
 `file` (path relative to the models folder, or file name) or by NAME equal to
 the discovered ID; the entry is then keyed NAME and the declared settings win
 (role, context, GPU layers, extra arguments, aliases, ttl, unlisted, group, a
-static `cmd` or `proxy`). With `llamaServer.autoSize` the capacity plan (core/auto_size)
+static `cmd` or `proxy`). With `llamaServer.autoSize` the capacity plan (llmctl.plan.fleet)
 gives the other models their context and GPU layers, and puts models that cannot
 be resident together into llama-swap groups. Declared models served by a dedicated instance are
 left out; declared models with their own `cmd` need no file.
@@ -21,12 +21,12 @@ from dataclasses import dataclass, field
 from pathlib import PurePath
 from typing import TYPE_CHECKING, Any
 
-from llmctl.core.inventory import Inventory, Model
-from llmctl.core.swap_cmd import CONTROL_CHARS, join_cmd, server_argv
+from llmctl.library.inventory import Inventory, Model
+from llmctl.serving.swap_cmd import CONTROL_CHARS, discovered_argv, join_cmd
 from llmctl.stack import DeclaredModel, StackSpec
 
 if TYPE_CHECKING:
-    from llmctl.core.fleet import FleetPlan, Sizing
+    from llmctl.plan.fleet import FleetPlan, Sizing
 
 METADATA_SINCE = 163
 DEFAULT_VERSION = 230
@@ -139,10 +139,10 @@ def _auto_size(
     """The capacity plan of the models discovery starts itself (llamaServer.autoSize)."""
     if not spec.llama_server.auto_size:
         return None
-    from llmctl.core.auto_size import plan_models
+    from llmctl.plan.fleet import auto_size
 
     paths = {key: model.paths for key, (model, declared) in served.items() if not (declared and declared.cmd)}
-    return plan_models(paths, spec, result.problems)
+    return auto_size(paths, spec, result.problems)
 
 
 def _planned_groups(fleet: FleetPlan, groups: dict[str, Any]) -> dict[str, Any]:
@@ -197,7 +197,7 @@ def _entry(
         cmd = declared.cmd
     else:
         settings = _settings(model, declared, spec, sizing)
-        argv = server_argv(spec.llama_server.binary, str(model.path), role, settings, capabilities)
+        argv = discovered_argv(spec.llama_server.binary, str(model.path), role, settings, capabilities)
         cmd = join_cmd(argv)
     entry: dict[str, Any] = {"cmd": cmd}
     if declared and declared.proxy:

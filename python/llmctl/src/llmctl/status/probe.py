@@ -19,7 +19,7 @@ MAX_BODY_BYTES = 4 * 1024 * 1024
 
 
 @dataclass(frozen=True)
-class Probe:
+class HttpProbe:
     """One GET: `expect` is "json" (the body must decode) or "text"."""
 
     url: str
@@ -51,7 +51,7 @@ class ProbeResult:
         }
 
 
-def fetch(probe: Probe, timeout: float, budget_s: float | None = None) -> ProbeResult:
+def fetch(probe: HttpProbe, timeout: float, budget_s: float | None = None) -> ProbeResult:
     """GET `probe.url`; every failure becomes `error`, a sentence saying what went wrong.
     `budget_s` is the timeout the user set, named in "no answer within" messages (a probe
     started late in a sweep is allowed only what is left of it)."""
@@ -128,27 +128,27 @@ def _describe_os_error(reason: Any, timeout: float) -> str:
 
 
 def sweep(
-    probes: Iterable[Probe],
+    probes: Iterable[HttpProbe],
     deadline: float,
-    follow: Callable[[Probe, ProbeResult], Iterable[Probe]] | None = None,
+    follow: Callable[[HttpProbe, ProbeResult], Iterable[HttpProbe]] | None = None,
     budget_s: float | None = None,
-) -> dict[Probe, ProbeResult]:
+) -> dict[HttpProbe, ProbeResult]:
     """Run every probe at once, each allowed the time left until `deadline`
     (time.monotonic). `follow(probe, result)` names further probes to start as soon
     as that answer is in (llama-swap's /running leads to its llama-servers); they
     share the deadline, so one hung service never eats another's time."""
-    results: dict[Probe, ProbeResult] = {}
-    allowed: dict[Probe, float] = {}
+    results: dict[HttpProbe, ProbeResult] = {}
+    allowed: dict[HttpProbe, float] = {}
     threads: list[threading.Thread] = []
     lock = threading.Lock()
 
-    def run(probe: Probe) -> None:
+    def run(probe: HttpProbe) -> None:
         result = fetch(probe, allowed[probe], budget_s)
         results[probe] = result
         for more in follow(probe, result) if follow else ():
             start(more)
 
-    def start(probe: Probe) -> None:
+    def start(probe: HttpProbe) -> None:
         with lock:
             if probe in allowed:
                 return

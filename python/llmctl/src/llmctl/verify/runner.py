@@ -1,4 +1,4 @@
-"""Run the host checks (llmctl.hostchecks) in-process with pytest and collect one
+"""Run the host checks (llmctl.verify.checks) in-process with pytest and collect one
 result per check."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import contextlib
 import io
 from pathlib import Path
 
-from llmctl.errors import LlmctlError
+from llmctl.errors import VerifyError
 
 
 def run_host_checks(target: str, spec_path: Path | None) -> list[dict[str, str]]:
@@ -15,10 +15,10 @@ def run_host_checks(target: str, spec_path: Path | None) -> list[dict[str, str]]
     `spec_path` the host is compared with its own /etc/local-llm/stack.json."""
     import pytest
 
-    from llmctl import hostchecks
-    from llmctl.hostchecks.plugin import PresetStack, ResultCollector, read_host_stack
+    from llmctl.verify import checks
+    from llmctl.verify.checks.plugin import PresetStack, ResultCollector, read_host_stack
 
-    folder = Path(hostchecks.__file__).parent
+    folder = Path(checks.__file__).parent
     args = [
         str(folder / "test_host.py"),
         "-c",
@@ -27,7 +27,7 @@ def run_host_checks(target: str, spec_path: Path | None) -> list[dict[str, str]]
         str(folder),
         "--import-mode=importlib",
         "-p",
-        "llmctl.hostchecks.plugin",
+        "llmctl.verify.checks.plugin",
         "-p",
         "no:terminal",
         f"--hosts={target}",
@@ -43,5 +43,5 @@ def run_host_checks(target: str, spec_path: Path | None) -> list[dict[str, str]]
         code = pytest.main(args, plugins=plugins)
     if not collector.results:
         tail = " ".join(output.getvalue().split())[-300:]
-        raise LlmctlError(f"the host checks did not run (pytest exit code {int(code)})", hint=tail or None)
+        raise VerifyError(f"the host checks did not run (pytest exit code {int(code)})", hint=tail or None)
     return collector.results

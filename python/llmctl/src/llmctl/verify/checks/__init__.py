@@ -2,7 +2,7 @@
 integration tests and the NixOS VM tests.
 
 Run them by hand with
-`pytest -p llmctl.hostchecks.plugin --hosts=ssh://root@HOST --pyargs llmctl.hostchecks.test_host`
+`pytest -p llmctl.verify.checks.plugin --hosts=ssh://root@HOST --pyargs llmctl.verify.checks.test_host`
 (add `--stack-spec FILE` to check a host against a spec file read here instead of its
 own /etc/local-llm/stack.json).
 """

@@ -13,18 +13,6 @@ from llmctl.stack import DEFAULT_STACK_PATH, StackSpec, load_stack, parse_stack
 
 HEALTH_TIMEOUT_S = 10.0
 REQUEST_TIMEOUT_S = 180.0  # a gateway request may wait for llama-swap to load a big model
-# Path each kind of endpoint answers on when it is healthy.
-HEALTH_PATHS = {
-    "gateway": "/health",
-    "gatewayAdmin": "/ready",
-    "gatewayMetrics": "/metrics",
-    "llamaSwap": "/health",
-    "chat": "/health",
-    "embedding": "/health",
-    "rerank": "/health",
-    "ollama": "/api/version",
-    "webui": "/health",
-}
 
 
 def pytest_addoption(parser) -> None:

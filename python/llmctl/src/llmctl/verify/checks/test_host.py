@@ -2,7 +2,7 @@
 
 testinfra's `host` fixture is the checked machine (local or over SSH); `stack` is the
 spec, `endpoint` / `config_file` / `gateway_request` are parametrized by the plugin
-(llmctl.hostchecks.plugin) from the endpoints, generated configs and the three
+(llmctl.verify.checks.plugin) from the endpoints, generated configs and the three
 request kinds. A failing check says what it found and what the spec says.
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import pytest
 
-from llmctl.hostchecks import rules
-from llmctl.hostchecks.plugin import HEALTH_PATHS, REQUEST_TIMEOUT_S
+from llmctl.verify.checks import rules
+from llmctl.verify.checks.plugin import REQUEST_TIMEOUT_S
 
 
 def fail(reason: str) -> None:
@@ -87,7 +87,7 @@ def test_models_folder(host, stack):
 
 
 def test_endpoint_answers(http, endpoint):
-    path = HEALTH_PATHS[endpoint.name]
+    path = endpoint.health
     answer = http("GET", endpoint.url + path)
     if answer.status is None:
         fail(f"{endpoint.name}: GET {endpoint.url}{path} got no answer: {answer.error}")
