@@ -8,7 +8,7 @@ prefixes. Every length read from the file is checked against what the file can
 still hold before anything is allocated, so a corrupt count (2^60 items) is an
 error, not a memory blow-up.
 
-The bytes come from a `ByteSource`: a local file, or anything that can read a
+The bytes come from a `ByteSource` (gguf.source): a local file, or anything that can read a
 byte range (the capacity planner reads Hub files over HTTP Range requests).
 Every problem is reported as `GGUFError` (llmctl.errors) with the offset and what was
 expected.
@@ -21,13 +21,12 @@ padding to `general.alignment`, tensor data.
 from __future__ import annotations
 
 import os
-import stat
 import struct
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from llmctl.errors import GGUFError
+from llmctl.gguf.source import ByteSource, Cursor, FileSource
 
 MAGIC = b"GGUF"
 SUPPORTED_VERSIONS = (2, 3)
@@ -38,7 +37,6 @@ MAX_DIMS = 4  # GGML_MAX_DIMS
 # sliding-window patterns, labels); longer ones only as `ArrayInfo`.
 MAX_INLINE_NUMERIC_ITEMS = 1024
 MAX_INLINE_STRING_ITEMS = 256
-FIRST_READ = 1 << 16
 
 # GGUF value types -> (struct code, item size)
 _SCALARS = {
@@ -71,55 +69,6 @@ TYPE_NAMES = {
     11: "i64",
     12: "f64",
 }
-
-
-class ByteSource(Protocol):
-    """Random-access bytes: a local file or a remote file read by ranges."""
-
-    name: str
-
-    def size(self) -> int: ...
-
-    def read_at(self, offset: int, length: int) -> bytes: ...
-
-
-class FileSource:
-    """A local file, read with positioned reads (no mmap: the file may be huge
-    and the header is all we want)."""
-
-    def __init__(self, path: str | os.PathLike[str]):
-        self.path = Path(path)
-        self.name = str(path)
-        self._fd: int | None = None
-
-    def __enter__(self) -> FileSource:
-        try:
-            mode = os.stat(self.path).st_mode
-        except OSError as error:
-            raise GGUFError(self.name, f"cannot be read: {error.strerror or error}") from error
-        if stat.S_ISDIR(mode):
-            raise GGUFError(self.name, "is a directory, not a file")
-        if not stat.S_ISREG(mode):
-            raise GGUFError(self.name, "is not a regular file")
-        try:
-            self._fd = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC)
-        except OSError as error:
-            raise GGUFError(self.name, f"cannot be read: {error.strerror or error}") from error
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None
-
-    def size(self) -> int:
-        return os.fstat(self._fd).st_size
-
-    def read_at(self, offset: int, length: int) -> bytes:
-        try:
-            return os.pread(self._fd, length, offset)
-        except OSError as error:
-            raise GGUFError(self.name, f"read failed: {error.strerror or error}", offset) from error
 
 
 @dataclass(frozen=True)
@@ -195,100 +144,6 @@ def _quant_sizes() -> dict[int, tuple[int, int]]:
     return {int(kind): sizes for kind, sizes in GGML_QUANT_SIZES.items()}
 
 
-class _Cursor:
-    """A growing window over the start of a `ByteSource`, parsed with struct."""
-
-    def __init__(self, source: ByteSource, byte_order: str = "<"):
-        self.source = source
-        self.name = source.name
-        self.file_size = source.size()
-        self.buffer = b""
-        self.pos = 0
-        self.order = byte_order
-        self.bytes_read = 0
-        self.max_inline_numeric = MAX_INLINE_NUMERIC_ITEMS
-        self.max_inline_strings = MAX_INLINE_STRING_ITEMS
-
-    def remaining(self) -> int:
-        return self.file_size - self.pos
-
-    def ensure(self, end: int, what: str) -> None:
-        """Make bytes up to `end` available or fail: the file ends before `what`."""
-        if end <= len(self.buffer):
-            return
-        if end > self.file_size:
-            raise GGUFError(
-                self.name,
-                f"truncated: expected {what} ({end - self.pos} bytes) but the file ends after {self.file_size} bytes",
-                self.pos,
-            )
-        want = max(end - len(self.buffer), len(self.buffer), FIRST_READ)
-        want = min(want, self.file_size - len(self.buffer))
-        chunk = self.source.read_at(len(self.buffer), want)
-        self.bytes_read += len(chunk)
-        if len(chunk) < end - len(self.buffer):
-            raise GGUFError(self.name, f"truncated: short read while reading {what}", len(self.buffer) + len(chunk))
-        self.buffer += chunk
-
-    def unpack(self, code: str, size: int, what: str):
-        self.ensure(self.pos + size, what)
-        (value,) = struct.unpack_from(self.order + code, self.buffer, self.pos)
-        self.pos += size
-        return value
-
-    def u32(self, what: str) -> int:
-        return self.unpack("I", 4, what)
-
-    def u64(self, what: str) -> int:
-        return self.unpack("Q", 8, what)
-
-    def string(self, what: str, limit: int | None = None) -> str:
-        start = self.pos
-        length = self.u64(f"length of {what}")
-        if limit is not None and length > limit:
-            raise GGUFError(self.name, f"{what} is {length} bytes long, more than the {limit} allowed", start)
-        if length > self.remaining():
-            raise GGUFError(
-                self.name, f"{what} claims {length} bytes but only {self.remaining()} remain in the file", start
-            )
-        self.ensure(self.pos + length, what)
-        raw = self.buffer[self.pos : self.pos + length]
-        self.pos += length
-        try:
-            return raw.decode("utf-8")
-        except UnicodeDecodeError as error:
-            raise GGUFError(self.name, f"{what} is not valid UTF-8", start) from error
-
-    def skip_strings(self, count: int, what: str) -> None:
-        """Walk `count` length-prefixed strings without decoding them."""
-        unpack = struct.Struct(self.order + "Q").unpack_from
-        pos, left = self.pos, count
-        while left:
-            buffer = self.buffer
-            # Fast path: every string takes at least 8 bytes, so this many may start
-            # inside the buffer; a long one pushes the next past its end, where
-            # unpack raises and `index` says how many were walked.
-            chunk = min(left, max((len(buffer) - pos) // 8, 0))
-            index = 0
-            try:
-                for index in range(chunk):  # noqa: B007 - read in the except clause
-                    (length,) = unpack(buffer, pos)
-                    pos += 8 + length
-                left -= chunk
-            except (struct.error, OverflowError):
-                left -= index
-            if left and pos + 8 > len(buffer):
-                if pos + 8 > self.file_size:
-                    raise GGUFError(
-                        self.name, f"truncated: {what} still has {left} of {count} strings to go", self.file_size
-                    )
-                self.pos = pos
-                self.ensure(min(max(pos + 8, 2 * len(buffer)), self.file_size), what)
-        if pos > self.file_size:
-            raise GGUFError(self.name, f"truncated: the last string of {what} runs past the end", self.file_size)
-        self.pos = pos
-
-
 def read_gguf(path: str | os.PathLike[str], *, tensors: bool = False, inline_arrays: bool = True) -> GGUFHeader:
     """Read a local GGUF file's header (and tensor infos when `tensors`).
 
@@ -299,9 +154,9 @@ def read_gguf(path: str | os.PathLike[str], *, tensors: bool = False, inline_arr
 
 
 def read_gguf_source(source: ByteSource, *, tensors: bool = False, inline_arrays: bool = True) -> GGUFHeader:
-    cursor = _Cursor(source)
-    if not inline_arrays:
-        cursor.max_inline_numeric = cursor.max_inline_strings = 0
+    cursor = Cursor(source)
+    if inline_arrays:
+        cursor.max_inline_numeric, cursor.max_inline_strings = MAX_INLINE_NUMERIC_ITEMS, MAX_INLINE_STRING_ITEMS
     name = cursor.name
     if cursor.file_size == 0:
         raise GGUFError(name, "empty file", 0)
@@ -358,7 +213,7 @@ def read_gguf_source(source: ByteSource, *, tensors: bool = False, inline_arrays
     return header
 
 
-def _read_value(cursor: _Cursor, value_type: int, key: str) -> tuple[Any, str]:
+def _read_value(cursor: Cursor, value_type: int, key: str) -> tuple[Any, str]:
     if value_type in _SCALARS:
         code, size = _SCALARS[value_type]
         return cursor.unpack(code, size, f"the value of '{key}'"), TYPE_NAMES[value_type]
@@ -369,7 +224,7 @@ def _read_value(cursor: _Cursor, value_type: int, key: str) -> tuple[Any, str]:
     raise GGUFError(cursor.name, f"unknown value type {value_type} for '{key}'", cursor.pos - 4)
 
 
-def _read_array(cursor: _Cursor, key: str) -> tuple[Any, str]:
+def _read_array(cursor: Cursor, key: str) -> tuple[Any, str]:
     start = cursor.pos
     item_type = cursor.u32(f"the item type of '{key}'")
     count = cursor.u64(f"the length of '{key}'")
@@ -407,7 +262,7 @@ def _read_array(cursor: _Cursor, key: str) -> tuple[Any, str]:
     raise GGUFError(cursor.name, f"array '{key}' has unknown item type {item_type}", start)
 
 
-def _read_tensor_infos(cursor: _Cursor, count: int) -> list[TensorInfo]:
+def _read_tensor_infos(cursor: Cursor, count: int) -> list[TensorInfo]:
     sizes = _quant_sizes()
     u64 = struct.Struct(cursor.order + "Q")
     u32 = struct.Struct(cursor.order + "I")
@@ -432,7 +287,7 @@ def _read_tensor_infos(cursor: _Cursor, count: int) -> list[TensorInfo]:
     return infos
 
 
-def _tensor_fields_fast(cursor: _Cursor, u64: struct.Struct, u32: struct.Struct):
+def _tensor_fields_fast(cursor: Cursor, u64: struct.Struct, u32: struct.Struct):
     """One tensor info parsed straight from the buffer, or None when it is not all
     buffered or looks wrong; the careful reader then extends the buffer or says why."""
     buffer, start = cursor.buffer, cursor.pos
@@ -455,7 +310,7 @@ def _tensor_fields_fast(cursor: _Cursor, u64: struct.Struct, u32: struct.Struct)
     return name, dims, type_id, offset, start
 
 
-def _tensor_fields_careful(cursor: _Cursor, index: int):
+def _tensor_fields_careful(cursor: Cursor, index: int):
     start = cursor.pos
     name = cursor.string(f"the name of tensor {index}", limit=MAX_KEY_LENGTH)
     n_dims = cursor.u32(f"the dimension count of '{name}'")

@@ -120,7 +120,7 @@ def collect_status(spec: StackSpec, timeout: float, *, sysfs_root=None, nvidia_s
         service.probes = {role: answers[probe] for role, probe in plans[service.name].items()}
         upstreams = {
             url: {role: answers[probe] for role, probe in plan.items()}
-            for url, plan in running_upstreams(service).items()
+            for url, plan in _running_upstreams(service).items()
             if all(probe in answers for probe in plan.values())
         }
         interpret(service, upstreams)
@@ -188,7 +188,7 @@ def _plan_probes(service: ServiceStatus, spec: StackSpec) -> dict[str, HttpProbe
     return plan
 
 
-def running_upstreams(service: ServiceStatus) -> dict[str, dict[str, HttpProbe]]:
+def _running_upstreams(service: ServiceStatus) -> dict[str, dict[str, HttpProbe]]:
     """The llama-servers a llama-swap runs, keyed by their proxy URL."""
     if service.kind != "llama-swap" or "running" not in service.probes:
         return {}
