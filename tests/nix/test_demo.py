@@ -7,6 +7,8 @@ import re
 import subprocess
 import sys
 
+import pytest
+
 from testkit.nixeval import REPO
 
 
@@ -26,3 +28,29 @@ def test_demo_once_shows_the_three_answers(tmp_path):
     assert "vector: 128 dimensions" in out
     assert re.search(r"ranking: #\d -?\d+\.\d{4}, #\d -?\d+\.\d{4}, #\d -?\d+\.\d{4}", out)
     assert list(tmp_path.iterdir()) == [], "the demo left files behind"
+
+
+def test_demo_without_llama_server_is_one_clear_line(tmp_path):
+    env = {**os.environ, "TMPDIR": str(tmp_path), "LLAMA_SERVER_BIN": str(tmp_path / "no-llama-server")}
+    result = subprocess.run(
+        [sys.executable, "-m", "testkit.demo", "--once"],
+        cwd=REPO / "tests",
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        "demo: llama-server not found: set LLAMA_SERVER_BIN or put llama-server on PATH (./dev test installs it)"
+    ], result.stderr
+    assert list(tmp_path.iterdir()) == [], "the demo left files behind"
+
+
+def test_a_missing_tool_outside_pytest_raises_instead_of_skipping(monkeypatch, tmp_path):
+    from testkit import tools
+
+    monkeypatch.setattr(tools, "UNDER_PYTEST", False)
+    monkeypatch.setenv("ENVOY_BIN", str(tmp_path / "no-envoy"))
+    with pytest.raises(tools.ToolMissing, match="envoy not found"):
+        tools.envoy_bin()
