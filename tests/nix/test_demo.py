@@ -12,15 +12,20 @@ import pytest
 from testkit.nixeval import REPO
 
 
-def test_demo_once_shows_the_three_answers(tmp_path):
-    result = subprocess.run(
+def run_demo(tmp_path, **env: str) -> subprocess.CompletedProcess:
+    """`./dev demo --once` with its temporary files in `tmp_path`."""
+    return subprocess.run(
         [sys.executable, "-m", "testkit.demo", "--once"],
         cwd=REPO / "tests",
         capture_output=True,
         text=True,
         timeout=300,
-        env={**os.environ, "TMPDIR": str(tmp_path)},
+        env={**os.environ, "TMPDIR": str(tmp_path), **env},
     )
+
+
+def test_demo_once_shows_the_three_answers(tmp_path):
+    result = run_demo(tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     out = result.stdout
     assert re.search(r"OpenAI base URL: http://127\.0\.0\.1:\d+/v1", out)
@@ -31,15 +36,7 @@ def test_demo_once_shows_the_three_answers(tmp_path):
 
 
 def test_demo_without_llama_server_is_one_clear_line(tmp_path):
-    env = {**os.environ, "TMPDIR": str(tmp_path), "LLAMA_SERVER_BIN": str(tmp_path / "no-llama-server")}
-    result = subprocess.run(
-        [sys.executable, "-m", "testkit.demo", "--once"],
-        cwd=REPO / "tests",
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env=env,
-    )
+    result = run_demo(tmp_path, LLAMA_SERVER_BIN=str(tmp_path / "no-llama-server"))
     assert result.returncode == 1
     assert result.stderr.splitlines() == [
         "demo: llama-server not found: set LLAMA_SERVER_BIN or put llama-server on PATH (./dev test installs it)"

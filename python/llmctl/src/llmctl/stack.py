@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass, field
+import re
+from dataclasses import dataclass, field, fields
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -45,20 +46,6 @@ class Endpoint:
     aliases: tuple[str, ...] = ()
     fallbacks: tuple[str, ...] = ()
     health: str = "/"  # the path that answers when the service is healthy
-
-    def to_document(self) -> dict[str, Any]:
-        return _without_none(
-            {
-                "url": self.url,
-                "enable": self.enable,
-                "model": self.model,
-                "unit": self.unit,
-                "openFirewall": self.open_firewall,
-                "aliases": list(self.aliases),
-                "fallbacks": list(self.fallbacks),
-                "health": self.health,
-            }
-        )
 
 
 @dataclass(frozen=True)
@@ -116,25 +103,6 @@ class DeclaredModel:
     cmd: str | None = None
     proxy: str | None = None
 
-    def to_document(self) -> dict[str, Any]:
-        return _without_none(
-            {
-                "source": self.source,
-                "file": self.file,
-                "role": self.role,
-                "serve": self.serve,
-                "aliases": list(self.aliases),
-                "contextSize": self.context_size,
-                "gpuLayers": self.gpu_layers,
-                "extraArgs": list(self.extra_args),
-                "ttl": self.ttl,
-                "unlisted": self.unlisted,
-                "group": self.group,
-                "cmd": self.cmd,
-                "proxy": self.proxy,
-            }
-        )
-
 
 @dataclass(frozen=True)
 class StackSpec:
@@ -161,7 +129,6 @@ class StackSpec:
     def to_document(self) -> dict[str, Any]:
         """The spec as a stack.json document, every default filled in (valid input for
         `load_stack`, which gives back an equal spec)."""
-        gpu, server, swap = self.gpu, self.llama_server, self.llama_swap
         document = {
             "version": SPEC_VERSION,
             "host": self.host,
@@ -170,38 +137,31 @@ class StackSpec:
             "modelsDirMode": self.models_dir_mode,
             "secrets": {"files": list(self.secret_files)},
             "generatedConfigs": list(self.generated_configs),
-            "endpoints": {name: endpoint.to_document() for name, endpoint in self.endpoints.items()},
-            "gpu": {
-                "backend": gpu.backend,
-                "profile": gpu.profile,
-                "targets": list(gpu.targets),
-                "memoryGiB": gpu.memory_gib,
-                "devices": gpu.devices,
-                "unifiedMemory": gpu.unified_memory,
-            },
-            "llamaServer": {
-                "binary": server.binary,
-                "contextSize": server.context_size,
-                "gpuLayers": server.gpu_layers,
-                "parallel": server.parallel,
-                "flashAttention": server.flash_attention,
-                "noMmap": server.no_mmap,
-                "autoSize": server.auto_size,
-                "extraArgs": list(server.extra_args),
-            },
-            "llamaSwap": {
-                "configFile": swap.config_file,
-                "autoDiscover": swap.auto_discover,
-                "ttl": swap.ttl,
-                "healthCheckTimeout": swap.health_check_timeout,
-                "startPort": swap.start_port,
-                "version": swap.version,
-                "groups": swap.groups,
-            },
-            "gateway": {"apiKeyFile": self.gateway.api_key_file},
-            "models": {name: model.to_document() for name, model in self.models.items()},
+            "endpoints": {name: _document(e, drop_none=True) for name, e in self.endpoints.items()},
+            "gpu": _document(self.gpu),
+            "llamaServer": _document(self.llama_server),
+            "llamaSwap": _document(self.llama_swap),
+            "gateway": _document(self.gateway),
+            "models": {name: _document(m, drop_none=True) for name, m in self.models.items()},
         }
         return {key: value for key, value in document.items() if value is not None}
+
+
+# stack.json keys that are not the camelCase of the field name.
+DOCUMENT_KEYS = {"memory_gib": "memoryGiB"}
+
+
+def _document(section: Any, *, drop_none: bool = False) -> dict[str, Any]:
+    """A section of the spec under its stack.json keys; `drop_none` leaves out unset
+    values whose schema takes no null (a model's role, an endpoint's unit)."""
+    document = {}
+    for spec_field in fields(section):
+        value = getattr(section, spec_field.name)
+        if spec_field.name == "name" or (drop_none and value is None):
+            continue
+        key = DOCUMENT_KEYS.get(spec_field.name) or re.sub(r"_(.)", lambda m: m[1].upper(), spec_field.name)
+        document[key] = list(value) if isinstance(value, tuple) else value
+    return document
 
 
 @cache
@@ -377,11 +337,6 @@ def _describe(error) -> str:
 
 def _dotted(path) -> str:
     return ".".join(str(part) if not isinstance(part, int) else f"[{part}]" for part in path).replace(".[", "[")
-
-
-def _without_none(document: dict[str, Any]) -> dict[str, Any]:
-    """Leave out unset keys whose schema takes no null (a model's role, an endpoint's unit)."""
-    return {key: value for key, value in document.items() if value is not None}
 
 
 def _json_type(value: Any) -> str:

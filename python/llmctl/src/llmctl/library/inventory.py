@@ -29,6 +29,7 @@ from pathlib import Path, PurePath
 from typing import Any
 
 from llmctl.errors import GGUFError, ModelsFolderError
+from llmctl.gguf.architectures import FULL_ATTENTION_ENCODERS
 from llmctl.gguf.summary import FileSummary, NoCache, SummaryCache
 from llmctl.library.ids import GGUF_SUFFIX, split_parts, unique_ids
 
@@ -37,17 +38,7 @@ POOLING_NAMES = {-1: "unspecified", 0: "none", 1: "mean", 2: "cls", 3: "last", 4
 EMBEDDING_POOLING = {1, 2, 3}
 RANK_POOLING = 4
 # Encoder architectures that have no causal mask and no chat use.
-ENCODER_ARCHITECTURES = {
-    "bert",
-    "nomic-bert",
-    "nomic-bert-moe",
-    "jina-bert-v2",
-    "jina-bert-v3",
-    "modern-bert",
-    "neo-bert",
-    "t5encoder",
-    "gemma-embedding",
-}
+ENCODER_ARCHITECTURES = FULL_ATTENTION_ENCODERS | {"neo-bert", "t5encoder"}
 PROJECTOR_ARCHITECTURES = {"clip"}
 ROLES = ("chat", "embedding", "rerank")
 

@@ -10,7 +10,7 @@ kernel parameters apply; without the host's RAM the profile's reference RAM is a
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from llmctl.datafiles import read_json
@@ -87,14 +87,7 @@ class Budget:
         return cls(profile.name, int(gib * GIB), host, profile.unified_memory, profile.overhead_mib * MIB)
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "profile": self.profile,
-            "gpu_bytes": self.gpu_bytes,
-            "host_bytes": self.host_bytes,
-            "unified_memory": self.unified_memory,
-            "overhead_bytes": self.overhead_bytes,
-            "margin_bytes": self.margin_bytes,
-        }
+        return asdict(self)
 
 
 def budget_profile(profile_name: str | None, gpu_gib: float | None, stack_gpu=None) -> tuple[GpuProfile, float | None]:

@@ -35,13 +35,9 @@ class ServiceStatus:
             self.state = state
 
     def to_json(self) -> dict[str, Any]:
+        shown = {key: getattr(self, key) for key in ("name", "kind", "url", "enabled", "state", "version")}
         return {
-            "name": self.name,
-            "kind": self.kind,
-            "url": self.url,
-            "enabled": self.enabled,
-            "state": self.state,
-            "version": self.version,
+            **shown,
             "problems": list(self.problems),
             "models": list(self.models),
             "details": dict(self.details),
