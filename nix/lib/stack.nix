@@ -6,6 +6,7 @@ let
   hw = import ./hardware.nix;
   facts = import ./defaults.nix;
   inherit (facts) roles ports paths;
+  inherit (import ./data.nix) healthPaths;
   inherit (helpers) dropNulls optionalAttrs recursiveUpdate;
 
   # Model names clients use for OpenAI models, mapped to the role that answers them.
@@ -174,6 +175,9 @@ let
       fallbacks = if (e.fallbacks or [ ]) == [ ] then null else e.fallbacks;
     };
 
+  # Every endpoint says where it answers when healthy (status and verify ask there).
+  withHealth = builtins.mapAttrs (name: endpoint: endpoint // { health = healthPaths.${name}; });
+
   stackJson =
     input:
     let
@@ -184,7 +188,7 @@ let
     dropNulls {
       version = 1;
       inherit (spec) host modelsDir;
-      endpoints =
+      endpoints = withHealth (
         builtins.mapAttrs (_: endpointJson) spec.backends
         // optionalAttrs spec.gateway.enable {
           gateway = {
@@ -199,7 +203,8 @@ let
             url = url spec spec.webui.port;
             unit = "open-webui.service";
           };
-        };
+        }
+      );
       gpu = dropNulls {
         inherit (hardware)
           backend
