@@ -9,4 +9,5 @@ in
   flagTable = read "llama-server-flags.json";
   gpuProfiles = read "gpu-profiles.json";
   healthPaths = (read "health-paths.json").paths;
+  defaults = read "defaults.json";
 }

@@ -59,7 +59,7 @@ in
         };
         description = ''
           Flags the llama.cpp package understands, when it differs from the one in the pinned
-          nixpkgs (see nix/lib/llama-server-flags.json): `loadMode` (`--load-mode` instead of
+          nixpkgs (see llmctl's data/llama-server-flags.json): `loadMode` (`--load-mode` instead of
           `--no-mmap`), `flashAttnValue` (`-fa on|off|auto` instead of a bare `-fa`).
         '';
       };

@@ -41,3 +41,12 @@ def test_every_endpoint_of_stack_json_carries_its_health_path():
     assert endpoints["ollama"]["health"] == "/api/version" and endpoints["gatewayAdmin"]["health"] == "/ready"
     parsed = parse_stack(document)  # the schema takes the key
     assert parsed.endpoints["gatewayMetrics"].health == "/metrics"
+
+
+def test_default_ports_and_paths_are_one_file_both_sides_read():
+    defaults = json.loads((DATA / "defaults.json").read_text())
+    nix = nix_eval("{ inherit (lib) ports paths roles; }")
+    assert nix == {key: defaults[key] for key in ("ports", "paths", "roles")}
+    bare = parse_stack({"version": 1, "llamaSwap": {}})
+    assert str(bare.models_dir) == defaults["paths"]["modelsDir"]
+    assert bare.llama_swap.config_file == defaults["paths"]["llamaSwapConfig"]

@@ -21,10 +21,12 @@ from typing import Any
 from llmctl.datafiles import read_json
 from llmctl.errors import StackSpecError
 
-DEFAULT_STACK_PATH = Path("/etc/local-llm/stack.json")
+# The paths nix/lib writes too (data/defaults.json, read by nix/lib/defaults.nix).
+_PATHS = read_json("defaults.json")["paths"]
+DEFAULT_STACK_PATH = Path(_PATHS["stackFile"])
 STACK_ENV = "LOCAL_LLM_STACK"
-DEFAULT_MODELS_DIR = "/var/lib/local-llm/models"
-DEFAULT_SWAP_CONFIG = "/var/lib/llama-swap/config.yaml"
+DEFAULT_MODELS_DIR = _PATHS["modelsDir"]
+DEFAULT_SWAP_CONFIG = _PATHS["llamaSwapConfig"]
 SPEC_VERSION = 1
 HEALTH_PATHS = "health-paths.json"
 
