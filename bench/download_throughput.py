@@ -43,7 +43,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from testkit.hub_emulator import HubEmulator
+from testkit.hub_emulator import HubEmulator, overlap
 
 REPO = "bench-org/Big-GGUF"
 FILE = "Big-Model-Q4_K_M.gguf"
@@ -160,29 +160,6 @@ def print_throughput(results: dict, size: int, rounds: int) -> None:
     print("goals: capped llmctl >= 0.95x aria2c -x8 and >= 6x curl; uncapped >= 0.8x curl")
 
 
-def _received(entries: list[dict]) -> list[tuple[int, int]]:
-    """File byte ranges [start, stop) the logged responses sent."""
-    spans = []
-    for entry in entries:
-        start = 0
-        if entry["range"] and entry["status"] == 206:
-            start = int(entry["range"][6:].partition("-")[0])
-        if entry["bytes_sent"]:
-            spans.append((start, start + entry["bytes_sent"]))
-    return spans
-
-
-def _overlap(first: list[tuple[int, int]], second: list[tuple[int, int]]) -> int:
-    """Bytes of `second`'s spans that `first`'s spans already covered."""
-    merged: list[list[int]] = []
-    for start, stop in sorted(first):
-        if merged and start <= merged[-1][1]:
-            merged[-1][1] = max(merged[-1][1], stop)
-        else:
-            merged.append([start, stop])
-    return sum(max(0, min(stop, b) - max(start, a)) for start, stop in second for a, b in merged)
-
-
 def resume(hub: HubEmulator, clients: Clients, env: dict, size: int, sha: str) -> None:
     models = clients.root / "resume"
     hub.hold_at[FILE] = size // 2
@@ -203,14 +180,15 @@ def resume(hub: HubEmulator, clients: Clients, env: dict, size: int, sha: str) -
     in_flight = [e for e in first if e["status"] in (200, 206) and e["bytes_sent"] < _length(e, size)]
     held_bytes = sum(e["bytes_sent"] for e in first)
     in_flight_bytes = sum(e["bytes_sent"] for e in in_flight)
+    first_spans = hub.sent_spans(FILE, mark)
     del hub.hold_at[FILE]
     mark = len(hub.log)
     run(clients.llmctl(models), env)
     if sha256_of(models / REPO / FILE) != sha:
         sys.exit("the resumed download does not have the file's sha256")
-    second = [e for e in hub.settled().log[mark:] if e["file"] == FILE and e["method"] == "GET"]
-    again = _overlap(_received(first), _received(second))
-    fetched = sum(e["bytes_sent"] for e in second)
+    second = hub.settled().sent_spans(FILE, mark)
+    again = overlap(first_spans, second)
+    fetched = sum(b - a for a, b in second)
     print(
         f"\nresume after SIGKILL with {held_bytes / size:.1%} of the file received, "
         f"{len(in_flight)} requests in flight holding {in_flight_bytes} bytes:\n"

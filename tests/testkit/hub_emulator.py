@@ -31,7 +31,7 @@ range request is hit when its range covers the offset:
 
 `hub.stalled` is set whenever a response reaches a stall or hold point. `hub.log`
 records every request (server, method, path, file, range, authorization, status,
-bytes_sent, connection); `hub.settled()` waits until the byte counts are final.
+bytes_sent, connection, started, finished); `hub.settled()` waits until the byte counts are final.
 Standard library only.
 """
 
@@ -183,6 +183,17 @@ class HubEmulator:
         """Logged requests that carried bytes (or an error) of the file at `path`."""
         return [entry for entry in self.log if entry["file"] == path]
 
+    def sent_spans(self, path: str, since: int = 0, until: int | None = None) -> list[tuple[int, int]]:
+        """File byte ranges [start, stop) that GET responses for `path` sent (log entries
+        since..until). Bytes in flight to a client that was killed count as sent."""
+        spans = []
+        for entry in self.log[since:until]:
+            if entry["file"] != path or entry["method"] != "GET" or not entry["bytes_sent"]:
+                continue
+            start = int(entry["range"][6:].partition("-")[0]) if entry["status"] == 206 else 0
+            spans.append((start, start + entry["bytes_sent"]))
+        return spans
+
     def settled(self, timeout: float = 10.0) -> HubEmulator:
         """Wait until no response body is being sent: a client may hold the last bytes
         before the handler has counted them in `log`."""
@@ -262,8 +273,16 @@ class _Handler(BaseHTTPRequestHandler):
             "status": None,
             "bytes_sent": 0,
             "connection": self.client_address[1],
+            "started": time.monotonic(),
+            "finished": None,  # set when the response is complete (or the connection dropped)
         }
         self.hub.log.append(self.entry)
+        try:
+            return self._dispatch(url, head)
+        finally:
+            self.entry["finished"] = time.monotonic()
+
+    def _dispatch(self, url, head: bool) -> None:
         parts = [unquote(p) for p in url.path.strip("/").split("/")]
         query = parse_qs(url.query)
         if parts[0] == "cdn" and len(parts) >= 3:
@@ -522,6 +541,17 @@ class _Handler(BaseHTTPRequestHandler):
             extra["X-Error-Message"] = message
         self._send_headers(status, len(body), extra)
         self.wfile.write(body)
+
+
+def overlap(first: list[tuple[int, int]], second: list[tuple[int, int]]) -> int:
+    """Bytes of `second`'s spans that `first`'s spans already covered (sent twice)."""
+    merged: list[list[int]] = []
+    for start, stop in sorted(first):
+        if merged and start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], stop)
+        else:
+            merged.append([start, stop])
+    return sum(max(0, min(stop, b) - max(start, a)) for start, stop in second for a, b in merged)
 
 
 def _times(counter: dict[str, int], path: str) -> dict[str, int]:

@@ -247,12 +247,12 @@ def test_two_concurrent_downloads_of_one_file_do_not_corrupt_it(hub, models, tmp
 
 
 def test_resume_after_sigkill_asks_for_what_the_record_held(hub, models, tmp_path):
-    hub.stall_after[Q4] = 2_000_000
+    hub.stall_after[Q4] = 2 << 20  # a block boundary: workers write whole 1 MiB blocks
     process = _spawn(hub, models, tmp_path / "killed.log")
     part = models / ".partial/fake-org--Tiny-Llama-GGUF" / (Q4 + ".part")
     assert hub.stalled.wait(30), (tmp_path / "killed.log").read_text()
     # The record counts the written start of the chunk in flight (saved every second).
-    _wait_for(lambda: _record(part).get("done") == [[0, 2_000_000]])
+    _wait_for(lambda: _record(part).get("done") == [[0, 2 << 20]])
     process.send_signal(signal.SIGKILL)
     process.wait(10)
     assert _visible(models) == []
@@ -260,7 +260,7 @@ def test_resume_after_sigkill_asks_for_what_the_record_held(hub, models, tmp_pat
     rerun = _spawn(hub, models, tmp_path / "rerun.log")
     assert rerun.wait(60) == 0, (tmp_path / "rerun.log").read_text()
     [first_get] = [e for e in hub.log[log_start:] if e["file"] == Q4 and e["server"] == "cdn"]
-    assert first_get["range"] == f"bytes=2000000-{_blob(hub, Q4).size - 1}"
+    assert first_get["range"] == f"bytes={2 << 20}-{_blob(hub, Q4).size - 1}"
     assert _sha(models / "fake-org/Tiny-Llama-GGUF" / Q4) == _blob(hub, Q4).sha256
     assert not part.exists()
 
@@ -275,11 +275,11 @@ def test_a_full_disk_gives_a_clear_error_and_leaves_nothing_visible(hub, tmp_pat
         assert _visible(small) == ["filler"]
         # The disk fills up during the transfer: the error says so and the part stays hidden.
         (small / "filler").unlink()
-        hub.stall_after[Q4] = 1_000_000
+        hub.stall_after[Q4] = 1 << 20
         process = _spawn(hub, small, tmp_path / "full.log")
         assert hub.stalled.wait(30), (tmp_path / "full.log").read_text()
         part = small / ".partial/fake-org--Tiny-Llama-GGUF" / (Q4 + ".part")
-        _wait_for(lambda: _record(part).get("done") == [[0, 1_000_000]])
+        _wait_for(lambda: _record(part).get("done") == [[0, 1 << 20]])
         (small / "filler").write_bytes(b"\0" * (_free(small) - 100_000))
         hub.release.set()
         assert process.wait(60) == 1

@@ -186,11 +186,13 @@ class RangePool:
             raise failed[0]
 
     def _run(self, jobs: list[_FileJob], install) -> None:
-        shown, saved = 0, time.monotonic()
+        shown, saved, first = 0, time.monotonic(), True
         while True:
             with self._lock:
                 self._staff()
-                self._lock.wait(TICK)
+                if not first:  # the first round looks at once (a resumed file may be complete)
+                    self._lock.wait(TICK)
+                first = False
                 notes, self._notes = self._notes, []
                 received, fatal = self._received, self._fatal
                 ready = [j for j in jobs if j.written and not j.installed and j.error is None]
@@ -207,7 +209,7 @@ class RangePool:
                 raise fatal
             for job in ready:
                 self._verify(job, install)
-            if not open_jobs:
+            if all(job.installed or job.error is not None for job in open_jobs):
                 return
 
     def _staff(self) -> None:
@@ -306,6 +308,7 @@ class RangePool:
     def _work(self) -> None:
         client = self.client.fork()
         me = threading.get_ident()
+        buffer = memoryview(bytearray(BLOCK))
         try:
             while True:
                 with self._lock:
@@ -313,7 +316,7 @@ class RangePool:
                 if chunk is None:
                     return
                 try:
-                    self._fetch(client, chunk, me)
+                    self._fetch(client, chunk, me, buffer)
                 except _Retire as refused:
                     with self._lock:
                         self._give_back(chunk)
@@ -343,7 +346,7 @@ class RangePool:
         job.record.add(chunk.start, chunk.pos)
         job.unassigned = sorted([*job.unassigned, [chunk.pos, chunk.end]])
 
-    def _fetch(self, client: HubClient, chunk: _Chunk, me: int) -> None:
+    def _fetch(self, client: HubClient, chunk: _Chunk, me: int, buffer: memoryview) -> None:
         job = chunk.job
         while chunk.pos < chunk.end:
             if self._stale(chunk):
@@ -374,7 +377,7 @@ class RangePool:
                     if response.url != job.url:
                         job.direct_url = response.url
                     if self._accept(client, chunk, response):
-                        self._receive(chunk, response)
+                        self._receive(chunk, response, buffer)
             except TransientError as error:
                 self._failed(chunk, error)
             finally:
@@ -459,26 +462,30 @@ class RangePool:
             job.counted = 0
             job.restart(remote)
 
-    def _receive(self, chunk: _Chunk, response) -> None:
+    def _receive(self, chunk: _Chunk, response, buffer: memoryview) -> None:
+        """Read the body into this worker's buffer, a full block at a time, and pwrite it."""
         import requests
         import urllib3
 
         job = chunk.job
-        read = response.raw.read1
+        # http.client's readinto fills the whole block (urllib3's read1 returns what one
+        # recv gave: many small writes; its readinto copies twice more).
+        body = getattr(response.raw, "_fp", None)
+        readinto = body.readinto if hasattr(body, "readinto") else response.raw.readinto
         while chunk.pos < chunk.end:
             if self._stale(chunk):
                 return
             try:
-                block = read(min(BLOCK, chunk.end - chunk.pos))
-            except (urllib3.exceptions.HTTPError, requests.RequestException, OSError) as error:
+                got = readinto(buffer[: min(BLOCK, chunk.end - chunk.pos)])
+            except (urllib3.exceptions.HTTPError, requests.RequestException, OSError, ValueError) as error:
                 raise TransientError(f"connection lost ({type(error).__name__})") from None
-            if not block:
+            if not got:
                 raise TransientError(f"the connection closed at byte {chunk.pos} of {job.remote.size}")
-            view, offset = memoryview(block), chunk.pos
+            view, offset = buffer[:got], chunk.pos
             try:
                 while view:
-                    view = view[os.pwrite(job.fd, view, offset) :]
-                    offset = chunk.pos + len(block) - len(view)
+                    written = os.pwrite(job.fd, view, offset)
+                    view, offset = view[written:], offset + written
             except OSError as error:
                 with self._lock:
                     if chunk.generation == job.generation:
@@ -489,11 +496,13 @@ class RangePool:
                 if chunk.generation != job.generation:
                     return
                 at_frontier = chunk.start <= job.hasher.available
-                chunk.pos += len(block)
-                job.counted += len(block)
-                self._received += len(block)
+                chunk.pos += got
+                job.counted += got
+                self._received += got
                 if at_frontier:
                     job.hasher.advance(job.frontier())
+        if body is not None and body.isclosed():  # read to its end: the connection can serve the next chunk
+            response.raw.release_conn()
 
     def _finished(self, chunk: _Chunk) -> None:
         job = chunk.job

@@ -82,7 +82,8 @@ class PlainProgress(Progress):
         click.echo(f"  {name}: all bytes in, verifying (sha256 of {decimal_size(left)} left)", err=True)
 
     def finish_file(self, name: str) -> None:
-        click.echo(f"  {name}: done, verified ({decimal_size(self._rate())}/s)", err=True)
+        speed = f" ({decimal_size(self._rate())}/s)" if self.received else ""
+        click.echo(f"  {name}: done, verified{speed}", err=True)
 
     def note(self, message: str) -> None:
         click.echo(message, err=True)

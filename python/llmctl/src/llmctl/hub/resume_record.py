@@ -86,8 +86,12 @@ class ResumeRecord:
             done.add(start, stop)
         text = json.dumps({"format": FORMAT, **self.identity, "etag": self.etag, "done": done.done})
         temporary = self.path.with_name(self.path.name + ".tmp")
-        temporary.write_text(text, encoding="utf-8")
-        os.replace(temporary, self.path)
+        try:
+            temporary.write_text(text, encoding="utf-8")
+            os.replace(temporary, self.path)
+        except OSError:
+            temporary.unlink(missing_ok=True)
+            raise
 
 
 def held_bytes(record_path: Path, part: Path, identity: dict) -> int:
