@@ -8,7 +8,8 @@ throttle connections), and uncapped. Each result's sha256 is checked (outside th
 timed run). Figures, measured side by side in one run:
 
 1. throughput of each client (whole command, start-up included; best and median of the
-   rounds), its peak RSS, and the ratios llmctl/aria2c and llmctl/curl;
+   rounds), its peak RSS, and the ratios of llmctl (a row per --connections value,
+   8 = the default, like for like with aria2c -x8) to each other client;
    goals: capped llmctl >= 0.95x aria2c -x8 and >= 6x curl; uncapped >= 0.8x curl;
 2. resume: llmctl is killed with SIGKILL while every connection is held at 50% of the
    file; the next run must fetch again at most the chunks that were in flight
@@ -20,7 +21,7 @@ The clients: `curl -L` (one stream), `aria2c -x 8 -s 8` (Debian's aria2), `hf do
 headers), `llmctl download` (sha256 verified, fsynced, renamed into place).
 `./dev bench-setup` installs aria2 and the hf venv; then:
 
-    ./dev bench download_throughput [--size-mib 1024] [--rounds 3] [--llmctl-args "--connections 8"]
+    ./dev bench download_throughput [--size-mib 1024] [--rounds 3] [--connections 8,16]
 
 Disk use: the source file and one download at a time (plus the 4 GiB pair for the RSS
 figure); removed at the end. The machine's load average is printed before and after.
@@ -48,7 +49,7 @@ from testkit.hub_emulator import HubEmulator, overlap
 REPO = "bench-org/Big-GGUF"
 FILE = "Big-Model-Q4_K_M.gguf"
 MiB = 1 << 20
-CLIENTS = ("curl", "aria2c -x8", "hf download", "llmctl")
+REFERENCES = ("curl", "aria2c -x8", "hf download")
 
 
 def write_source(path: Path, size: int) -> None:
@@ -90,8 +91,9 @@ def run(argv: list[str], env: dict) -> tuple[float, int]:
 class Clients:
     """The command line of each client and where its result lands."""
 
-    def __init__(self, root: Path, url: str, hf_cli: str, llmctl_args: list[str]):
+    def __init__(self, root: Path, url: str, hf_cli: str, llmctl_args: list[str], connections: list[int]):
         self.root, self.url, self.hf_cli, self.llmctl_args = root, url, hf_cli, llmctl_args
+        self.names = [*REFERENCES, *(f"llmctl -c{n}" for n in connections)]
 
     def argv(self, name: str) -> tuple[list[str], Path]:
         out = self.root / "out"
@@ -104,12 +106,13 @@ class Clients:
             ], out / FILE  # fmt: skip
         if name == "hf download":
             return [self.hf_cli, "download", REPO, FILE, "--local-dir", str(out)], out / FILE
-        return self.llmctl(out), out / REPO / FILE
+        return self.llmctl(out, int(name.removeprefix("llmctl -c"))), out / REPO / FILE
 
-    def llmctl(self, models: Path) -> list[str]:
+    def llmctl(self, models: Path, connections: int | None = None) -> list[str]:
+        extra = ["--connections", str(connections)] if connections else []
         return [
             sys.executable, "-m", "llmctl", "download", REPO, "Q4_K_M", "--models-dir", str(models), "--json",
-            *self.llmctl_args,
+            *extra, *self.llmctl_args,
         ]  # fmt: skip
 
 
@@ -119,7 +122,7 @@ def throughput(hub: HubEmulator, clients: Clients, env: dict, size: int, sha: st
     for setting, rate in (("capped 50 MiB/s per connection", 50 * MiB), ("uncapped", None)):
         hub.rate_per_connection = rate
         for _ in range(rounds):
-            for name in CLIENTS:
+            for name in clients.names:
                 argv, result = clients.argv(name)
                 shutil.rmtree(clients.root / "out", ignore_errors=True)
                 (clients.root / "out").mkdir()
@@ -150,13 +153,10 @@ def print_throughput(results: dict, size: int, rounds: int) -> None:
         )
         print(f"{setting:32} {name:12} " + " ".join(f"{f:>10}" for f in figures))
     for setting in dict.fromkeys(s for s, _ in results):
-        ours = min(t for t, _ in results[(setting, "llmctl")])
-        ratios = ", ".join(
-            f"llmctl/{name} {min(t for t, _ in results[(setting, name)]) / ours:.2f}x"
-            for name in CLIENTS
-            if name != "llmctl"
-        )
-        print(f"{setting}: {ratios} (best against best)")
+        for ours in (name for s, name in results if s == setting and name.startswith("llmctl")):
+            best = ", ".join(f"{ours}/{ref} {_ratio(results, setting, ours, ref, min):.2f}x" for ref in REFERENCES)
+            medians = ", ".join(f"{_ratio(results, setting, ours, ref, statistics.median):.2f}x" for ref in REFERENCES)
+            print(f"{setting}: {best} (best against best; medians: {medians})")
     print("goals: capped llmctl >= 0.95x aria2c -x8 and >= 6x curl; uncapped >= 0.8x curl")
 
 
@@ -198,6 +198,11 @@ def resume(hub: HubEmulator, clients: Clients, env: dict, size: int, sha: str) -
     shutil.rmtree(models)
 
 
+def _ratio(results: dict, setting: str, ours: str, reference: str, statistic) -> float:
+    """Throughput of `ours` over `reference` (time of the reference over ours)."""
+    return statistic(t for t, _ in results[(setting, reference)]) / statistic(t for t, _ in results[(setting, ours)])
+
+
 def _length(entry: dict, size: int) -> int:
     if entry["range"] and entry["status"] == 206:
         first, _, last = entry["range"][6:].partition("-")
@@ -212,7 +217,7 @@ def peak_rss(root: Path, size_mib: int, env: dict, llmctl_args: list[str]) -> No
     hub.add_repo(REPO, {FILE: source})
     hub.start()
     try:
-        clients = Clients(root, hub.file_url(REPO, FILE), "", llmctl_args)
+        clients = Clients(root, hub.file_url(REPO, FILE), "", llmctl_args, [])
         seconds, rss = run(clients.llmctl(root / "rss"), {**env, "HF_ENDPOINT": hub.endpoint})
         print(
             f"\npeak RSS of llmctl downloading {size_mib} MiB: {rss / 1e6:.0f} MB "
@@ -228,7 +233,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size-mib", type=int, default=1024, help="size of the test file (>= 1024 for the goals)")
     parser.add_argument("--rounds", type=int, default=3, help="runs of each client in each setting")
-    parser.add_argument("--llmctl-args", default="", help="extra arguments of llmctl download, e.g. '--connections 8'")
+    parser.add_argument("--connections", default="8,16", help="llmctl rows: --connections of each, comma-separated")
+    parser.add_argument("--llmctl-args", default="", help="more arguments of llmctl download")
     parser.add_argument("--rss-size-mib", type=int, default=4096, help="file size for the peak RSS figure (0: skip)")
     parser.add_argument("--no-resume", action="store_true", help="skip the SIGKILL resume figure")
     args = parser.parse_args()
@@ -256,7 +262,8 @@ def main() -> None:
             "HF_HUB_DISABLE_UPDATE_CHECK": "1",
             "HF_HUB_DISABLE_PROGRESS_BARS": "1",
         }
-        clients = Clients(root, hub.file_url(REPO, FILE), hf_cli, llmctl_args)
+        connections = [int(n) for n in args.connections.split(",")]
+        clients = Clients(root, hub.file_url(REPO, FILE), hf_cli, llmctl_args, connections)
         try:
             results = throughput(hub, clients, env, size, sha, args.rounds)
             print_throughput(results, size, args.rounds)
