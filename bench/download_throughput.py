@@ -233,7 +233,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size-mib", type=int, default=1024, help="size of the test file (>= 1024 for the goals)")
     parser.add_argument("--rounds", type=int, default=3, help="runs of each client in each setting")
-    parser.add_argument("--connections", default="8,16", help="llmctl rows: --connections of each, comma-separated")
+    parser.add_argument("--connections", default="2,8,16", help="llmctl rows: --connections of each, comma-separated")
     parser.add_argument("--llmctl-args", default="", help="more arguments of llmctl download")
     parser.add_argument("--rss-size-mib", type=int, default=4096, help="file size for the peak RSS figure (0: skip)")
     parser.add_argument("--no-resume", action="store_true", help="skip the SIGKILL resume figure")

@@ -55,13 +55,6 @@ def hub(hub_emulator, tiny_models):
     return hub_emulator
 
 
-@pytest.fixture
-def models(tmp_path) -> Path:
-    folder = tmp_path / "models"
-    folder.mkdir()
-    return folder
-
-
 def _download(models: Path, *args: str):
     result = CliRunner().invoke(cli, ["download", REPO, *args, "--models-dir", str(models)])
     return result

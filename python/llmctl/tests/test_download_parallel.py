@@ -46,13 +46,6 @@ def hub(hub_emulator, tmp_path_factory):
     return hub_emulator
 
 
-@pytest.fixture
-def models(tmp_path) -> Path:
-    folder = tmp_path / "models"
-    folder.mkdir()
-    return folder
-
-
 def _argv(models: Path, quant: str, *extra: str) -> list[str]:
     return [sys.executable, "-m", "llmctl", "download", REPO, quant, "--models-dir", str(models), *extra]
 
