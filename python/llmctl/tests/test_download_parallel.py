@@ -220,6 +220,7 @@ def test_a_server_that_refuses_ranges_gets_one_stream(hub, models, tmp_path):
 def test_a_connection_cap_of_two_against_eight_connections(hub, models, tmp_path, status):
     hub.max_connections = 2
     hub.over_limit_status = status
+    hub.rate_per_connection = 16 * MiB  # two connections take a second: the refused ones retry meanwhile
     assert _run(hub, models, tmp_path / "log", "Q4_K_M", "--connections", "8") == 0, (tmp_path / "log").read_text()
     assert _sha(models / REPO / BIG) == hub.repos[REPO].files[BIG].sha256
     log = (tmp_path / "log").read_text()

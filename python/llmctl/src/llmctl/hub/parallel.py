@@ -12,8 +12,8 @@ verified (sha256 over every byte), fsynced and handed to `install` on the main t
 
 Servers that do not play along get one clean answer each, said on the progress:
   - Range ignored (200 to a range request): that file goes on over one connection;
-  - 429/503 while other connections of ours are receiving: a connection cap, so that
-    worker stops and the budget shrinks for the rest of the run;
+  - 429/503 while the server serves (or served) other connections of ours: a
+    connection cap, so that worker stops and the budget shrinks for the rest of the run;
   - the object changed (another ETag or size mid-file, or 416): the Hub's metadata is
     read again and the file restarts from byte 0 (at most twice a run);
   - anything else transient: the chunk is retried where it stopped, with backoff.
@@ -156,6 +156,7 @@ class RangePool:
         self._received = 0
         self._alive = 0
         self._receiving = 0
+        self._served = False  # some connection of this pool got its bytes (2xx)
         self._fatal: LlmctlError | None = None
         self._stopping = False
         self._responses: dict[int, object] = {}
@@ -360,7 +361,7 @@ class RangePool:
                     what=job.remote.path,
                 )
             except TransientError as error:
-                if error.status in (429, 503) and self._receiving_elsewhere():
+                if error.status in (429, 503) and self._capped():
                     raise _Retire(f"HTTP {error.status}") from None
                 self._failed(chunk, error)
                 continue
@@ -372,6 +373,7 @@ class RangePool:
             with self._lock:
                 self._responses[me] = response
                 self._receiving += 1
+                self._served = True
             try:
                 with response:
                     if response.url != job.url:
@@ -536,9 +538,11 @@ class RangePool:
         job = chunk.job
         return self._stopping or self._fatal is not None or chunk.generation != job.generation or job.error is not None
 
-    def _receiving_elsewhere(self) -> bool:
+    def _capped(self) -> bool:
+        """A 429/503 is a connection cap when the server serves other connections of ours
+        (or did) and this is not the last worker; to the only one it is transient."""
         with self._lock:
-            return self._receiving > 0
+            return (self._receiving > 0 or self._served) and self._alive > 1
 
 
 def write_error(error: OSError, part: Path) -> LlmctlError:
