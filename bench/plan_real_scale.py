@@ -44,7 +44,7 @@ def main() -> None:
         worst_total = worst_compute = 0.0
         below = 0
         started = time.monotonic()
-        for row in run_matrix(models, Path(tmp)):
+        for row in run_matrix(models, Path(tmp), cases):
             total, compute = Row.error(row.total), Row.error(row.compute)
             worst_total = max(worst_total, total, key=abs)
             worst_compute = max(worst_compute, compute, key=abs)

@@ -27,6 +27,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from testkit.llama_log import parse_allocations
 from testkit.processes import free_port, start_process
 from testkit.sparse_models import drop_page_cache, write_shape
 from testkit.tools import llama_server_bin
@@ -143,13 +144,29 @@ def _anon_bytes(pid: int) -> int:
     return 0
 
 
-def plan_json(model: Path, case: Case) -> dict:
-    """`llmctl plan MODEL ... --gpu cpu --json`, run as a user runs it."""
-    argv = [sys.executable, "-m", "llmctl", "plan", str(model), *case.plan_args()]
+def plan_json(model: Path, case: Case, *, in_process: bool = False) -> dict:
+    """`llmctl plan MODEL ... --gpu cpu --json`, as a user runs it (or through click's
+    runner in this process, which saves the interpreter start in tests)."""
+    args = ["plan", str(model), *case.plan_args()]
+    if in_process:
+        from click.testing import CliRunner
+
+        from llmctl.cli import cli
+
+        result = CliRunner().invoke(cli, args)
+        if result.exit_code != 0:
+            raise RuntimeError(f"llmctl {' '.join(args)} failed ({result.exit_code}): {result.output.strip()}")
+        return json.loads(result.stdout)
+    argv = [sys.executable, "-m", "llmctl", *args]
     done = subprocess.run(argv, capture_output=True, text=True, timeout=120, check=False)
     if done.returncode != 0:
         raise RuntimeError(f"{' '.join(argv)} failed ({done.returncode}): {done.stderr.strip()}")
     return json.loads(done.stdout)
+
+
+def last_case_of_its_model(case: Case, cases: tuple[Case, ...] = CASES) -> bool:
+    """After this case the model's pages can go (cases of one model run back to back)."""
+    return [c for c in cases if c.model == case.model][-1] == case
 
 
 @dataclass
@@ -171,8 +188,6 @@ class Row:
 
 
 def compare(case: Case, plan: dict, log: str, run: Run | None = None) -> Row:
-    from llmctl.core.llama_log import parse_allocations
-
     actual = parse_allocations(log)
     return Row(
         case=case,
@@ -189,11 +204,10 @@ def compare(case: Case, plan: dict, log: str, run: Run | None = None) -> Row:
 
 
 def run_matrix(root: Path, log_dir: Path, cases: tuple[Case, ...] = CASES) -> Iterator[Row]:
-    """Every case, grouped by model; each model's pages are dropped after its last case."""
-    order = sorted(cases, key=lambda c: [c2.model for c2 in cases].index(c.model))
-    for index, case in enumerate(order):
+    """Every case, in order; each model's pages are dropped after its last case."""
+    for case in cases:
         model = write_shape(case.model, root)
         run = run_server(model, case.args, log_dir)
         yield compare(case, plan_json(model, case), run.log, run)
-        if index + 1 == len(order) or order[index + 1].model != case.model:
+        if last_case_of_its_model(case, cases):
             drop_page_cache(model)

@@ -145,7 +145,7 @@ def _experts(model: SparseModel, il: int, n_embd: int, n_ff_exp: int, n_expert: 
 
 
 def llama3_8b() -> SparseModel:
-    """Dense with GQA (Llama-3.1-8B: 32 layers, 32/8 heads of 128, FFN 14336), a Q4_0 body."""
+    """Dense with GQA (Llama-3.1-8B: 32 layers, 32/8 heads of 128, FFN 14336), an IQ2_XXS body."""
     n_layer, n_embd, n_ff, n_head, n_head_kv, head = 32, 4096, 14336, 32, 8, 128
     model = SparseModel(
         "llama3-8b",
@@ -164,18 +164,18 @@ def llama3_8b() -> SparseModel:
             "attention.layer_norm_rms_epsilon": 1e-5,
         },
     )
-    _common(model, n_embd, tied=False, embd_type="Q4_0", out_type="Q6_K")
+    _common(model, n_embd, tied=False, embd_type="Q4_K", out_type="Q6_K")
     for il in range(n_layer):
         model.add(f"blk.{il}.attn_norm.weight", (n_embd,))
-        _attention(model, il, n_embd, n_head * head, n_head_kv * head, "Q4_0")
+        _attention(model, il, n_embd, n_head * head, n_head_kv * head, "IQ2_XXS")
         model.add(f"blk.{il}.ffn_norm.weight", (n_embd,))
-        _dense_ffn(model, il, n_embd, n_ff, "Q4_0")
+        _dense_ffn(model, il, n_embd, n_ff, "IQ2_XXS")
     return model
 
 
 def gemma3_12b() -> SparseModel:
     """Sliding window (gemma-3-12B: 48 layers, 5 of 6 with a 1024-token window,
-    16/8 heads of 256, tied embeddings, a 262k vocabulary), a Q4_0 body."""
+    16/8 heads of 256, tied embeddings, a 262k vocabulary), an IQ2_XXS body."""
     n_layer, n_embd, n_ff, n_head, n_head_kv, head = 48, 3840, 15360, 16, 8, 256
     model = SparseModel(
         "gemma3-12b",
@@ -196,20 +196,20 @@ def gemma3_12b() -> SparseModel:
             "attention.layer_norm_rms_epsilon": 1e-6,
         },
     )
-    _common(model, n_embd, tied=True, embd_type="Q4_0", out_type="Q4_0")
+    _common(model, n_embd, tied=True, embd_type="Q4_K", out_type="Q4_K")
     for il in range(n_layer):
         model.add(f"blk.{il}.attn_norm.weight", (n_embd,))
-        _attention(model, il, n_embd, n_head * head, n_head_kv * head, "Q4_0", qk_norm=head)
+        _attention(model, il, n_embd, n_head * head, n_head_kv * head, "IQ2_XXS", qk_norm=head)
         model.add(f"blk.{il}.post_attention_norm.weight", (n_embd,))
         model.add(f"blk.{il}.ffn_norm.weight", (n_embd,))
-        _dense_ffn(model, il, n_embd, n_ff, "Q4_0")
+        _dense_ffn(model, il, n_embd, n_ff, "IQ2_XXS")
         model.add(f"blk.{il}.post_ffw_norm.weight", (n_embd,))
     return model
 
 
 def qwen3_moe_30b() -> SparseModel:
     """MoE with `expert_feed_forward_length` (Qwen3-30B-A3B: 48 layers, 128 experts
-    of 768, 8 used, 32/4 heads of 128), IQ2_XXS experts."""
+    of 768, 8 used, 32/4 heads of 128), IQ1_S experts."""
     n_layer, n_embd, n_head, n_head_kv, head = 48, 2048, 32, 4, 128
     n_expert, n_used, n_ff_exp = 128, 8, 768
     model = SparseModel(
@@ -239,7 +239,7 @@ def qwen3_moe_30b() -> SparseModel:
         model.add(f"blk.{il}.attn_norm.weight", (n_embd,))
         _attention(model, il, n_embd, n_head * head, n_head_kv * head, "Q4_0", qk_norm=head)
         model.add(f"blk.{il}.ffn_norm.weight", (n_embd,))
-        _experts(model, il, n_embd, n_ff_exp, n_expert, "IQ2_XXS")
+        _experts(model, il, n_embd, n_ff_exp, n_expert, "IQ1_S")
     return model
 
 
@@ -282,7 +282,7 @@ GRANITE_ATTENTION_LAYERS = (5, 15, 25, 35)
 def granite4_hybrid_tiny() -> SparseModel:
     """Hybrid Mamba-2 + attention + MoE (granite-4.0-h-tiny: 40 layers, 4 with
     attention, 64 experts of 512 with 6 used plus a 1024 shared expert; the
-    experts are `feed_forward_length` wide), a Q4_0 body."""
+    experts are `feed_forward_length` wide), IQ2_XXS experts."""
     n_layer, n_embd, n_ff, n_head, n_head_kv, head = 40, 1536, 512, 12, 4, 128
     d_conv, d_inner, d_state, n_group, n_ssm_head = 4, 3072, 128, 1, 48
     kv_heads = [n_head_kv if il in GRANITE_ATTENTION_LAYERS else 0 for il in range(n_layer)]
@@ -325,7 +325,7 @@ def granite4_hybrid_tiny() -> SparseModel:
             model.add(f"blk.{il}.ssm_norm.weight", (d_inner // n_group, n_group))
             model.add(f"blk.{il}.ssm_out.weight", (d_inner, n_embd), "Q4_0")
         model.add(f"blk.{il}.ffn_norm.weight", (n_embd,))
-        _experts(model, il, n_embd, n_ff, 64, "Q4_0")
+        _experts(model, il, n_embd, n_ff, 64, "IQ2_XXS")
         model.add(f"blk.{il}.ffn_gate_shexp.weight", (n_embd, 1024), "Q4_0")
         model.add(f"blk.{il}.ffn_up_shexp.weight", (n_embd, 1024), "Q4_0")
         model.add(f"blk.{il}.ffn_down_shexp.weight", (1024, n_embd), "Q4_0")
