@@ -164,7 +164,10 @@ class Plan:
             return "everything in host memory"
         layers = f"all {n_all} layers on the GPU"
         if self.gpu_layers < n_all:
-            layers = f"{self.gpu_layers} of {n_all} layers (the output layer and the last blocks) on the GPU, the rest in host memory"
+            layers = (
+                f"{self.gpu_layers} of {n_all} layers (the output layer and the last blocks) on the GPU, "
+                "the rest in host memory"
+            )
         if not self.cpu_moe_layers:
             return layers
         which = "every block" if self.cpu_moe_layers >= self.shape.n_layer else f"blocks 0-{self.cpu_moe_layers - 1}"
