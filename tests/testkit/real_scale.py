@@ -27,7 +27,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from testkit.llama_log import parse_allocations
+from llmctl.status.server_log import parse_runs
 from testkit.processes import free_port, start_process
 from testkit.sparse_models import drop_page_cache, write_shape
 from testkit.tools import llama_server_bin
@@ -61,9 +61,12 @@ class Case:
     def label(self) -> str:
         return f"{self.model} {' '.join(self.args)}"
 
+    def budget_args(self) -> list[str]:
+        return ["--gpu", "cpu"]
+
     def plan_args(self) -> list[str]:
         """The same settings as `llmctl plan` options (-ctk and -ctv are always equal here)."""
-        args = ["--gpu", "cpu", "--json"]
+        args = [*self.budget_args(), "--json"]
         values = dict(zip(self.args[::2], self.args[1::2], strict=False))
         for flag, value in values.items():
             if flag in PLAN_OPTIONS:
@@ -188,7 +191,7 @@ class Row:
 
 
 def compare(case: Case, plan: dict, log: str, run: Run | None = None) -> Row:
-    actual = parse_allocations(log)
+    actual = parse_runs(log)[0]
     return Row(
         case=case,
         kv=(

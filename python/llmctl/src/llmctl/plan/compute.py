@@ -145,7 +145,8 @@ def expert_offload_split(found: Stages, shape: ModelShape, *, experts_on_gpu: bo
     """Every layer on the GPU, (some) routed experts in host memory (--n-cpu-moe).
 
     The host runs the expert products of its layers: the layer input copied over,
-    gate/up/GLU and the down projection, 4 E + 3 F + E * n_expert_used per token.
+    gate/up/GLU and the down projection (in the slot gate and up left when it fits,
+    as on a single device), 4 E + 3 F (+ E * n_expert_used) per token.
     The device keeps the rest and receives the down projection back for the
     weighting: the inputs + max(attention, 4 E + E * n_expert_used, its own
     experts' FFN stage when some stay on it). Measured on an RPC device
@@ -153,7 +154,8 @@ def expert_offload_split(found: Stages, shape: ModelShape, *, experts_on_gpu: bo
     """
     per_token = found.n_tokens * F32
     routed = shape.n_embd * shape.n_expert_used
-    host = per_token * (4 * shape.n_embd + 3 * ffn_width(shape) + routed) + SLACK_BYTES
+    products = 3 * ffn_width(shape) + (routed if routed > 2 * ffn_width(shape) else 0)
+    host = per_token * (4 * shape.n_embd + products) + SLACK_BYTES
     device_stages = [found.attention, found.recurrent, found.logits, per_token * (4 * shape.n_embd + routed)]
     if experts_on_gpu:
         device_stages.append(found.ffn)

@@ -107,6 +107,7 @@ class Plan:
             "parallel": request.parallel,
             "cacheTypeK": None if request.type_k == DEFAULT_KV_TYPE else request.type_k,
             "cacheTypeV": None if request.type_v == DEFAULT_KV_TYPE else request.type_v,
+            "flashAttention": None if request.flash_attn else "off",
         }
 
     def server_args(self) -> list[str]:
