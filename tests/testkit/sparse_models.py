@@ -207,13 +207,14 @@ def gemma3_12b() -> SparseModel:
     return model
 
 
-def qwen3_moe_30b() -> SparseModel:
+def qwen3_moe_30b(expert_type: str = "IQ1_S") -> SparseModel:
     """MoE with `expert_feed_forward_length` (Qwen3-30B-A3B: 48 layers, 128 experts
-    of 768, 8 used, 32/4 heads of 128), IQ1_S experts."""
+    of 768, 8 used, 32/4 heads of 128), IQ1_S experts (Q8_0: a 30 GiB file for plans
+    that read headers only)."""
     n_layer, n_embd, n_head, n_head_kv, head = 48, 2048, 32, 4, 128
     n_expert, n_used, n_ff_exp = 128, 8, 768
     model = SparseModel(
-        "qwen3moe-30b-a3b",
+        "qwen3moe-30b-a3b" + ("" if expert_type == "IQ1_S" else f"-{expert_type.lower()}"),
         "qwen3moe",
         "sparse-qwen3moe-30b-a3b",
         151936,
@@ -239,7 +240,7 @@ def qwen3_moe_30b() -> SparseModel:
         model.add(f"blk.{il}.attn_norm.weight", (n_embd,))
         _attention(model, il, n_embd, n_head * head, n_head_kv * head, "Q4_0", qk_norm=head)
         model.add(f"blk.{il}.ffn_norm.weight", (n_embd,))
-        _experts(model, il, n_embd, n_ff_exp, n_expert, "IQ1_S")
+        _experts(model, il, n_embd, n_ff_exp, n_expert, expert_type)
     return model
 
 

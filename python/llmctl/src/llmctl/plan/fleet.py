@@ -29,13 +29,16 @@ DEFAULT_MIN_CTX = 4096  # like llama.cpp --fit-ctx: below this a model is not wo
 class Sizing:
     ctx: int
     gpu_layers: int
-    verdict: str  # fits / hybrid / does-not-fit
+    verdict: str  # fits / experts-on-host / hybrid / does-not-fit
     gpu_bytes: int  # what the running llama-server takes on the GPU (overhead included)
     host_bytes: int
+    cpu_moe_layers: int = 0  # MoE: blocks whose routed experts stay in host memory
 
     def server_args(self) -> list[str]:
-        """-c and -ngl as the flag table spells them."""
-        return option_args({"contextSize": self.ctx, "gpuLayers": self.gpu_layers})
+        """-c, -ngl and --n-cpu-moe as the flag table spells them."""
+        return option_args(
+            {"contextSize": self.ctx, "gpuLayers": self.gpu_layers, "cpuMoeLayers": self.cpu_moe_layers or None}
+        )
 
 
 @dataclass(frozen=True)
@@ -58,14 +61,15 @@ def size_model(
 ) -> Sizing:
     """The largest context up to the wanted one (request.ctx or the training context)
     with every layer on the GPU; when not even `min_ctx` fits that way, `min_ctx`
-    with the most layers that fit (hybrid)."""
+    with, for a MoE model, the experts of the fewest blocks in host memory, else
+    the most layers that fit (hybrid)."""
     request = request or PlanRequest()
     wanted = request.ctx or shape.n_ctx_train or min_ctx
     largest = largest_context(shape, request, budget)
     floor = min(min_ctx, wanted)
     ctx = min(wanted, largest) if largest is not None and largest >= floor else floor
-    result = plan(shape, replace(request, ctx=ctx, gpu_layers=None), budget)
-    return Sizing(ctx, result.gpu_layers, result.verdict, result.gpu.total, result.host.total)
+    result = plan(shape, replace(request, ctx=ctx, gpu_layers=None, cpu_moe_layers=None), budget)
+    return Sizing(ctx, result.gpu_layers, result.verdict, result.gpu.total, result.host.total, result.cpu_moe_layers)
 
 
 def plan_fleet(

@@ -169,13 +169,16 @@ class Plan:
                 f"{self.gpu_layers} of {n_all} layers (the output layer and the last blocks) on the GPU, "
                 "the rest in host memory"
             )
-        if not self.cpu_moe_layers:
+        if not self.host_expert_bytes:
             return layers
-        which = "every block" if self.cpu_moe_layers >= self.shape.n_layer else f"blocks 0-{self.cpu_moe_layers - 1}"
-        return (
-            f"{layers}; the routed experts of {which} ({self.host_expert_bytes / GIB:.1f} GiB) in host memory, "
-            "their attention, router, shared experts and KV cache on the GPU"
-        )
+        experts = f"{self.host_expert_bytes / GIB:.1f} GiB"
+        if self.gpu_layers < n_all:
+            which = f"the GPU blocks' routed experts ({experts})"
+        elif self.cpu_moe_layers >= self.shape.n_layer:
+            which = f"the routed experts of every block ({experts})"
+        else:
+            which = f"the routed experts of blocks 0-{self.cpu_moe_layers - 1} ({experts})"
+        return f"{layers}; {which} in host memory, their attention, router, shared experts and KV cache on the GPU"
 
 
 def check_request(shape: ModelShape, request: PlanRequest) -> None:
