@@ -215,3 +215,33 @@ def judge_ollama(models: list[dict[str, Any]], backend: str | None) -> list[tupl
         else:
             verdicts.append((name, GpuUse(GPU, True, share)))
     return verdicts
+
+
+def annotate(services: list, spec, deadline: float) -> None:
+    """`llmctl status`: add each model server's GPU verdict (details["gpu_use"]) and make a
+    CPU fallback where the spec plans a GPU a problem of the service."""
+    import time
+
+    from llmctl.status.journal import unit_journal
+    from llmctl.status.server_log import last_run
+
+    backend = spec.gpu.backend
+    if not expects_gpu(backend):
+        return
+    for service in services:
+        if not service.enabled:
+            continue
+        verdicts: list[tuple[str, GpuUse]] = []
+        ps = service.probes.get("ps") if service.kind == "ollama" else None
+        if ps is not None and ps.ok and isinstance(ps.data, dict):
+            verdicts = judge_ollama(list(ps.data.get("models") or []), backend)
+        elif service.kind == "llama-server":
+            endpoint = spec.endpoints.get(service.name)
+            text = unit_journal(endpoint.unit, deadline - time.monotonic()) if endpoint and endpoint.unit else None
+            if text:
+                verdicts = [(service.name, judge_server(last_run(text), backend, targets=spec.gpu.targets))]
+        if verdicts:
+            service.details["gpu_use"] = {name: verdict.to_json() for name, verdict in verdicts}
+        for name, verdict in verdicts:
+            if not verdict.ok and verdict.state != UNKNOWN:
+                service.problem(f"{name}: {verdict.message()}")
