@@ -102,8 +102,15 @@ class OffloadRow:
     seconds: float
 
 
-def run_offload(model: Path, case: OffloadCase, endpoint: str, log_dir: Path) -> OffloadRow:
+def run_offload(model: Path, case: OffloadCase, log_dir: Path) -> OffloadRow:
+    """Plan `case`, start llama-server with the plan's flags on a fresh RPC device (one per
+    run: a server that lost its client may not take the next one), compare."""
     plan = plan_json(model, case, in_process=True)
+    with rpc_device(log_dir) as endpoint:
+        return _run_planned(model, case, plan, endpoint, log_dir)
+
+
+def _run_planned(model: Path, case: OffloadCase, plan: dict, endpoint: str, log_dir: Path) -> OffloadRow:
     port = free_port()
     argv = [
         llama_server_bin(),

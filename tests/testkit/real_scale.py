@@ -20,6 +20,7 @@ others find it there. `run_matrix` drops the pages before the next model.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -147,9 +148,10 @@ def _anon_bytes(pid: int) -> int:
     return 0
 
 
-def plan_json(model: Path, case: Case, *, in_process: bool = False) -> dict:
-    """`llmctl plan MODEL ... --gpu cpu --json`, as a user runs it (or through click's
-    runner in this process, which saves the interpreter start in tests)."""
+def plan_json(model: Path, case: Case, *, in_process: bool = False, source: Path | None = None) -> dict:
+    """`llmctl plan MODEL ... --json`, as a user runs it (or through click's runner in this
+    process, which saves the interpreter start in tests). `source`: another checkout's
+    python/llmctl/src to plan with (bench/plan_real_scale.py --llmctl-src, before/after)."""
     args = ["plan", str(model), *case.plan_args()]
     if in_process:
         from click.testing import CliRunner
@@ -161,7 +163,8 @@ def plan_json(model: Path, case: Case, *, in_process: bool = False) -> dict:
             raise RuntimeError(f"llmctl {' '.join(args)} failed ({result.exit_code}): {result.output.strip()}")
         return json.loads(result.stdout)
     argv = [sys.executable, "-m", "llmctl", *args]
-    done = subprocess.run(argv, capture_output=True, text=True, timeout=120, check=False)
+    env = {**os.environ, "PYTHONPATH": str(source)} if source else None
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=120, check=False, env=env)
     if done.returncode != 0:
         raise RuntimeError(f"{' '.join(argv)} failed ({done.returncode}): {done.stderr.strip()}")
     return json.loads(done.stdout)
@@ -206,11 +209,13 @@ def compare(case: Case, plan: dict, log: str, run: Run | None = None) -> Row:
     )
 
 
-def run_matrix(root: Path, log_dir: Path, cases: tuple[Case, ...] = CASES) -> Iterator[Row]:
+def run_matrix(
+    root: Path, log_dir: Path, cases: tuple[Case, ...] = CASES, source: Path | None = None
+) -> Iterator[Row]:
     """Every case, in order; each model's pages are dropped after its last case."""
     for case in cases:
         model = write_shape(case.model, root)
         run = run_server(model, case.args, log_dir)
-        yield compare(case, plan_json(model, case), run.log, run)
+        yield compare(case, plan_json(model, case, source=source), run.log, run)
         if last_case_of_its_model(case, cases):
             drop_page_cache(model)

@@ -31,20 +31,12 @@ def sparse_root(tmp_path_factory):
     return tmp_path_factory.mktemp("sparse-models")
 
 
-@pytest.fixture(scope="module")
-def rpc_device(tmp_path_factory):
-    with expert_offload.rpc_device(tmp_path_factory.mktemp("rpc")) as endpoint:
-        yield endpoint
-
-
 @pytest.mark.parametrize("case", SEQUENCE, ids=[case_id(case) for case in SEQUENCE])
-def test_plan_against_llama_server(case, sparse_root, tmp_path, request):
+def test_plan_against_llama_server(case, sparse_root, tmp_path):
     model = write_shape(case.model, sparse_root)
     try:
         if isinstance(case, expert_offload.OffloadCase):
-            check_expert_offload(
-                expert_offload.run_offload(model, case, request.getfixturevalue("rpc_device"), tmp_path)
-            )
+            check_expert_offload(expert_offload.run_offload(model, case, tmp_path))
         else:
             run = real_scale.run_server(model, case.args, tmp_path)
             check_matrix_row(
