@@ -2,6 +2,7 @@
 {
   config,
   lib,
+  pkgs,
   ...
 }:
 let
@@ -33,7 +34,19 @@ in
     services.open-webui = {
       enable = true;
       host = if webui.openFirewall || cfg.openFirewall then "0.0.0.0" else settings.host;
-      inherit (settings) port environment environmentFile;
+      inherit (settings) port environmentFile;
+      # Older upstream units set STATIC_DIR=., where Open WebUI deletes its own new database.
+      environment = settings.environment // {
+        STATIC_DIR = "${config.services.open-webui.stateDir}/static";
+      };
+    };
+    # The gateway's key reaches Open WebUI as a credential, turned into OPENAI_API_KEYS.
+    systemd.services.open-webui.serviceConfig = lib.mkIf (settings.gatewayKey != null) {
+      LoadCredential = [ "gateway-api-keys:${cfg.gateway.apiKeyFile}" ];
+      ExecStartPre = [
+        "${pkgs.writeShellScript "open-webui-gateway-key" settings.gatewayKey.script} %d/gateway-api-keys ${settings.gatewayKey.envFile}"
+      ];
+      EnvironmentFile = [ "-${settings.gatewayKey.envFile}" ];
     };
   };
 }
