@@ -199,23 +199,38 @@ let
     };
   };
 
-  # Names the routes send somewhere by `model`, in the order they match, for /v1/models.
+  # Names the routes send somewhere by `model`, in the order they match, for /v1/models;
+  # then the declared models llama-swap serves with their aliases (llama-swap lists
+  # aliases only with includeAliasesInList), unless unlisted.
   declaredModels =
-    backends:
-    concatMap (
-      name:
-      map (id: {
+    spec:
+    let
+      inherit (spec) backends models;
+      entries = owner: ids: map (id: {
         inherit id;
-        owned_by = name;
-      }) (optional (backends.${name}.model != null) backends.${name}.model ++ backends.${name}.aliases)
-    ) (namedBackends backends);
+        owned_by = owner;
+      }) ids;
+      dedicatedModels = map (role: spec.dedicated.${role}.model) (builtins.attrNames spec.dedicated);
+      swapped = builtins.filter (
+        name:
+        !builtins.elem name dedicatedModels
+        && (models.${name}.serve or "swap") == "swap"
+        && !(models.${name}.unlisted or false)
+      ) (builtins.attrNames models);
+    in
+    concatMap (
+      name: entries name (optional (backends.${name}.model != null) backends.${name}.model ++ backends.${name}.aliases)
+    ) (namedBackends backends)
+    ++ optionals (backends ? llamaSwap) (
+      concatMap (name: entries "llamaSwap" ([ name ] ++ models.${name}.aliases or [ ])) swapped
+    );
 
   modelListFilter =
-    backends:
+    spec:
     let
-      has = name: backends ? ${name};
+      has = name: spec.backends ? ${name};
       config = builtins.toJSON {
-        declared = declaredModels backends;
+        declared = declaredModels spec;
         # Ollama refuses Host headers other than localhost.
         live =
           optional (has "ollama") {
@@ -244,10 +259,10 @@ let
       };
 
   httpFilters =
-    gateway: backends:
-    optional (gateway.apiKeyFile != null) (authFilter gateway.apiKeyFile)
+    spec:
+    optional (spec.gateway.apiKeyFile != null) (authFilter spec.gateway.apiKeyFile)
     ++ [
-      (modelListFilter backends)
+      (modelListFilter spec)
       {
         name = "envoy.filters.http.json_to_metadata";
         typed_config = typed "envoy.extensions.filters.http.json_to_metadata.v3.JsonToMetadata" {
@@ -296,7 +311,7 @@ let
           (connectionManager "gateway" (
             {
               stream_idle_timeout = spec.gateway.idleTimeout;
-              http_filters = httpFilters spec.gateway spec.backends;
+              http_filters = httpFilters spec;
               route_config = {
                 name = "gateway";
                 virtual_hosts = [

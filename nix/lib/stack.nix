@@ -71,6 +71,8 @@ let
       enable = false;
       port = 3001;
       secretKeyFile = null;
+      # services.open-webui.stateDir
+      stateDir = "/var/lib/open-webui";
     };
     gateway = {
       enable = false;

@@ -42,6 +42,9 @@ in
         RAG_EMBEDDING_MODEL = "";
         OFFLINE_MODE = "True";
         ENABLE_VERSION_UPDATE_CHECK = "False";
+        # Older upstream units set STATIC_DIR=., the working directory, where Open WebUI
+        # deletes the database it has just created and exits ("no such table: config").
+        STATIC_DIR = "${spec.webui.stateDir}/static";
       }
       // helpers.optionalAttrs (openai != null) { OPENAI_API_BASE_URLS = "${openai}/v1"; }
       # With keys, OPENAI_API_KEYS comes from `gatewayKey.envFile`; an empty one would

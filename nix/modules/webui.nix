@@ -34,11 +34,7 @@ in
     services.open-webui = {
       enable = true;
       host = if webui.openFirewall || cfg.openFirewall then "0.0.0.0" else settings.host;
-      inherit (settings) port environmentFile;
-      # Older upstream units set STATIC_DIR=., where Open WebUI deletes its own new database.
-      environment = settings.environment // {
-        STATIC_DIR = "${config.services.open-webui.stateDir}/static";
-      };
+      inherit (settings) port environment environmentFile;
     };
     # The gateway's key reaches Open WebUI as a credential, turned into OPENAI_API_KEYS.
     systemd.services.open-webui.serviceConfig = lib.mkIf (settings.gatewayKey != null) {

@@ -4,6 +4,7 @@ backend is down or hangs."""
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 
 import pytest
@@ -103,3 +104,31 @@ def test_a_keyed_gateway_lists_only_for_a_valid_key(tmp_path):
         assert api.get(f"{keyed.base_url}/models").status == 401
         assert api.get(f"{keyed.base_url}/models", api_key="sk-wrong").status == 401
         assert {model_id for model_id, _ in listed(keyed.base_url, "sk-local-test")} == set(declared())
+
+
+def test_declared_swapped_models_and_their_aliases_are_listed_unless_unlisted():
+    spec = {
+        "dedicated": {"chat": {"model": "big"}},
+        "models": {
+            "big": {"file": "big.gguf", "serve": "dedicated"},
+            "coder": {"file": "coder.gguf", "aliases": ["code"]},
+            "hidden": {"file": "hidden.gguf", "unlisted": True},
+        },
+        "llamaSwap": {"enable": True},
+        "gateway": {"enable": True, "aliases": {"gpt-4": "chat"}},
+    }
+    filters = nix_eval(
+        "(builtins.head (builtins.head (builtins.head (lib.envoyConfig spec).static_resources.listeners)"
+        ".filter_chains).filters).typed_config.http_filters",
+        spec=spec,
+    )
+    # Without API keys the model list is the first filter.
+    source = filters[0]["typed_config"]["default_source_code"]["inline_string"]
+    config = json.loads(source.split("[==[", 1)[1].split("]==]", 1)[0])
+    assert config["declared"] == [
+        {"id": "big", "owned_by": "chat"},
+        {"id": "gpt-4", "owned_by": "chat"},
+        {"id": "coder", "owned_by": "llamaSwap"},
+        {"id": "code", "owned_by": "llamaSwap"},
+    ]
+    assert [source["cluster"] for source in config["live"]] == ["llamaSwap"]

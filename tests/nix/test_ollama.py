@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -113,5 +114,9 @@ def test_llmctl_status_shows_the_loaded_model_until_keep_alive_0_unloads_it(stac
 
     unload = api.post_json(f"{url}/api/generate", {"model": OLLAMA_MODEL, "keep_alive": 0}, timeout=60)
     assert unload.json()["done_reason"] == "unload"
+    # The answer comes when the unload is scheduled; the runner stops right after.
+    deadline = time.monotonic() + 30
+    while ollama_ps(url) and time.monotonic() < deadline:
+        time.sleep(0.2)
     assert ollama_ps(url) == []
     assert llmctl_status(stack.stack_file)["ollama"]["models"] == []

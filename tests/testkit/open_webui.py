@@ -18,6 +18,9 @@ from testkit.processes import ManagedProcess, free_port, http_status, start_proc
 from testkit.tools import open_webui_bin
 
 UNIT_STATE_DIR = "/var/lib/open-webui"  # services.open-webui.stateDir's default
+# Folders Open WebUI writes to, which must lie in the state folder (relative to it when
+# the environment does not name them).
+STATE_PATHS = {"DATA_DIR": "data", "STATIC_DIR": "static", "HF_HOME": "hf_home"}
 
 
 def relocate(environment: dict[str, str], state_dir: Path, unit_state_dir: str = UNIT_STATE_DIR) -> dict[str, str]:
@@ -43,6 +46,11 @@ def start_open_webui(
     state_dir = work_dir / f"open-webui-{port}"
     state_dir.mkdir(parents=True, exist_ok=True)
     env = relocate(environment, state_dir)
+    # Open WebUI's defaults for these lie inside its package (the shared environment).
+    for name, default in STATE_PATHS.items():
+        env.setdefault(name, str(state_dir / default))
+        if not Path(env[name]).is_relative_to(state_dir):
+            raise ValueError(f"{name}={env[name]} is outside the state folder {state_dir}")
     env.update(
         HOME=str(state_dir),
         # The unit's URL names its own port; ours is another.
