@@ -13,12 +13,17 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent / "tests"))
 
 from testkit import tiny_models as _tiny
+from testkit import tools as _tools
 from testkit.envoy import start_envoy
 from testkit.hub_emulator import HubEmulator
 from testkit.llama_server import start_llama_server
 from testkit.ollama import start_ollama
 from testkit.open_webui import start_open_webui
 from testkit.processes import ProcessStartError
+
+
+def pytest_configure(config) -> None:
+    _tools.UNDER_PYTEST = True  # a missing tool now skips (or fails) the test instead of raising
 
 
 @pytest.fixture(autouse=True)

@@ -165,8 +165,8 @@ def main() -> None:
     parser.add_argument("--keep", type=Path, help="write the files here and keep them")
     args = parser.parse_args()
 
-    from llmctl.core.gguf_summary import NoCache, SummaryCache
-    from llmctl.core.inventory import scan
+    from llmctl.gguf.summary import NoCache, SummaryCache
+    from llmctl.library.inventory import scan
 
     work = args.keep or Path(tempfile.mkdtemp(prefix="discover-bench-"))
     root = work / "models"

@@ -16,18 +16,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
-import pytest  # noqa: E402
-
 from testkit.llama_server import start_llama_server  # noqa: E402
 from testkit.plan_accuracy import CASES, LOG_ARGS, compare, write_models  # noqa: E402
-from testkit.tools import llama_tool_bin  # noqa: E402
+from testkit.tools import ToolMissing, llama_tool_bin  # noqa: E402
 
 
 def fit_params(model: Path, args: tuple[str, ...]) -> str:
     """llama.cpp's projection: 'Host <model> <context> <compute>' in whole MiB."""
     try:
         binary = llama_tool_bin("llama-fit-params")
-    except (pytest.skip.Exception, pytest.fail.Exception):  # no llama-fit-params: the column stays empty
+    except ToolMissing:  # no llama-fit-params: the column stays empty
         return "n/a"
     if "-np" not in args:
         # llama-server's -np auto is 4 slots sharing a unified cache; fit-params defaults to 1

@@ -8,8 +8,16 @@ let
   hardware = import ./hardware.nix;
   webui = import ./webui.nix;
   ollama = import ./ollama.nix;
+  defaults = import ./defaults.nix;
 in
 {
+  inherit (defaults)
+    roles
+    ports
+    paths
+    loopback
+    bindAddress
+    ;
   inherit (stack) normalize stackJson defaultAliases;
   inherit (gateway) envoyConfig;
   inherit (llamaServer) llamaServerArgv defaultCapabilities flagTable;

@@ -1,14 +1,20 @@
 # GPU profiles: kernel parameters, ROCm/CUDA environment, package choice and the
-# llama-server defaults each kind of machine needs.
+# llama-server defaults each kind of machine needs. The memory figures (memoryGiB,
+# unifiedMemory, the OS reserve) come from gpu-profiles.json, which llmctl's planner
+# reads too (see data.nix).
 let
   helpers = import ./helpers.nix;
+  figures = (import ./data.nix).gpuProfiles;
 
   # The seed's formula: pages = GiB * 1024 * 1024 / 4.096, truncated. Computed in
   # integers (x 1000 / 4096) so 120 GiB gives exactly 30,720,000.
   ttmPages = gib: (if builtins.isFloat gib then builtins.floor (gib * 1048576000) else gib * 1048576000) / 4096;
 
   # GiB left to the OS on a unified-memory machine when no target is given.
-  osReserveGiB = 8;
+  inherit (figures) osReserveGiB;
+
+  # A profile's memory figures as the shared file gives them.
+  memory = name: { inherit (figures.profiles.${name}) memoryGiB unifiedMemory; };
 
   rocm = targets: {
     backend = "rocm";
@@ -34,8 +40,6 @@ let
   };
 
   base = {
-    unifiedMemory = false;
-    memoryGiB = null;
     environment = { };
     rocmOverrideGfx = null;
     llamaServer = {
@@ -47,8 +51,7 @@ let
 
   profiles = {
     # Ryzen AI Max+ 395 (gfx1151): one pool of LPDDR5X shared through GTT/TTM.
-    strix-halo = base // rocm [ "gfx1151" ] // {
-      unifiedMemory = true;
+    strix-halo = base // memory "strix-halo" // rocm [ "gfx1151" ] // {
       # ROCm Ollama silently falls back to CPU on gfx1151 (ollama#13589); Vulkan works.
       ollamaPackage = "ollama-vulkan";
       environment = {
@@ -63,20 +66,18 @@ let
       };
     };
     # Radeon AI PRO R9700 (RDNA4, gfx1201, 32 GB): Vulkan llama.cpp, ROCm Ollama.
-    radeon-r9700 = base // vulkan // {
+    radeon-r9700 = base // memory "radeon-r9700" // vulkan // {
       targets = [ "gfx1201" ];
-      memoryGiB = 32;
       ollamaPackage = "ollama-rocm";
     };
     # Radeon RX 7900 XTX (gfx1100, 24 GB): officially supported by ROCm.
-    rx-7900xtx = base // rocm [ "gfx1100" ] // { memoryGiB = 24; };
+    rx-7900xtx = base // memory "rx-7900xtx" // rocm [ "gfx1100" ];
     # Radeon RX 7600 (gfx1102, 8 GB): ROCm ships no kernels for it; map it to gfx1100.
-    rx-7600 = base // rocm [ "gfx1102" ] // {
-      memoryGiB = 8;
+    rx-7600 = base // memory "rx-7600" // rocm [ "gfx1102" ] // {
       rocmOverrideGfx = "11.0.0";
       environment.HSA_OVERRIDE_GFX_VERSION = "11.0.0";
     };
-    nvidia = base // {
+    nvidia = base // memory "nvidia" // {
       backend = "cuda";
       targets = [ ];
       llamaCpp = {
@@ -85,7 +86,7 @@ let
       };
       ollamaPackage = "ollama-cuda";
     };
-    cpu = base // {
+    cpu = base // memory "cpu" // {
       backend = "cpu";
       targets = [ ];
       llamaCpp = {

@@ -1,8 +1,8 @@
 # llama-server argv from model + role + options, driven by llama-server-flags.json,
-# the table llmctl's discovery reads too (llmctl/core/server_flags.py).
+# the table llmctl's discovery and planner read too (llmctl/flags.py; see data.nix).
 let
   helpers = import ./helpers.nix;
-  table = builtins.fromJSON (builtins.readFile ./llama-server-flags.json);
+  table = (import ./data.nix).flagTable;
 
   # What the llama.cpp of the pinned nixpkgs (nixos-26.05) understands.
   defaultCapabilities = builtins.mapAttrs (_: capability: capability.default) table.capabilities;
@@ -30,7 +30,7 @@ in
   flagTable = table;
 
   # argv = [ binary ... ]. `options`: model (path), host, port, alias (list), mmproj (chat only), contextSize,
-  # gpuLayers, parallel, flashAttention ("on"|"off"|"auto"), noMmap (bool); `role`: chat,
+  # gpuLayers, parallel, cacheTypeK, cacheTypeV, flashAttention ("on"|"off"|"auto"), noMmap (bool); `role`: chat,
   # embedding or rerank; `capabilities` default to the pinned nixpkgs' llama.cpp.
   llamaServerArgv =
     {

@@ -4,6 +4,9 @@
 let
   helpers = import ./helpers.nix;
   hw = import ./hardware.nix;
+  facts = import ./defaults.nix;
+  inherit (facts) roles ports paths;
+  inherit (import ./data.nix) healthPaths;
   inherit (helpers) dropNulls optionalAttrs recursiveUpdate;
 
   # Model names clients use for OpenAI models, mapped to the role that answers them.
@@ -22,22 +25,11 @@ let
     "bge-reranker" = "rerank";
   };
 
-  roles = [
-    "chat"
-    "embedding"
-    "rerank"
-  ];
-  defaultRolePorts = {
-    chat = 8000;
-    embedding = 8001;
-    rerank = 8002;
-  };
-
   defaults = {
     host = null;
-    modelsDir = "/var/lib/local-llm/models";
+    inherit (paths) modelsDir;
     # Where the backends listen; the gateway reaches them there.
-    listenAddress = "127.0.0.1";
+    listenAddress = facts.loopback;
     gpu = {
       profile = "cpu";
       ramGiB = null;
@@ -55,21 +47,21 @@ let
     dedicated = { };
     llamaSwap = {
       enable = false;
-      port = 8090;
-      configFile = "/var/lib/llama-swap/config.yaml";
+      port = ports.llamaSwap;
+      configFile = paths.llamaSwapConfig;
       autoDiscover = true;
       ttl = null;
       fallbacks = [ ];
     };
     ollama = {
       enable = false;
-      port = 11434;
+      port = ports.ollama;
       models = [ ];
       fallbacks = [ ];
     };
     webui = {
       enable = false;
-      port = 3001;
+      port = ports.webui;
       secretKeyFile = null;
       # services.open-webui.stateDir
       stateDir = "/var/lib/open-webui";
@@ -77,10 +69,10 @@ let
     gateway = {
       enable = false;
       # Interface the gateway listens on; 0.0.0.0 when it faces the network.
-      bind = "127.0.0.1";
-      port = 4001;
-      adminPort = 9901;
-      metricsPort = 9902;
+      bind = facts.loopback;
+      port = ports.gateway;
+      adminPort = ports.gatewayAdmin;
+      metricsPort = ports.gatewayMetrics;
       aliases = defaultAliases;
       apiKeyFile = null;
       # Body buffered for routing by `model`: long prompts and images exceed Envoy's 1 MiB.
@@ -99,7 +91,7 @@ let
 
   dedicatedDefaults = role: {
     enable = true;
-    port = defaultRolePorts.${role};
+    port = ports.${role};
     model = null;
     fallbacks = [ ];
   };
@@ -185,17 +177,20 @@ let
       fallbacks = if (e.fallbacks or [ ]) == [ ] then null else e.fallbacks;
     };
 
+  # Every endpoint says where it answers when healthy (status and verify ask there).
+  withHealth = builtins.mapAttrs (name: endpoint: endpoint // { health = healthPaths.${name}; });
+
   stackJson =
     input:
     let
       spec = normalize input;
       hardware = spec.hardware;
-      gatewayUrl = port: "http://127.0.0.1:${toString port}";
+      gatewayUrl = port: "http://${facts.loopback}:${toString port}";
     in
     dropNulls {
       version = 1;
       inherit (spec) host modelsDir;
-      endpoints =
+      endpoints = withHealth (
         builtins.mapAttrs (_: endpointJson) spec.backends
         // optionalAttrs spec.gateway.enable {
           gateway = {
@@ -210,7 +205,8 @@ let
             url = url spec spec.webui.port;
             unit = "open-webui.service";
           };
-        };
+        }
+      );
       gpu = dropNulls {
         inherit (hardware)
           backend

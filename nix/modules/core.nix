@@ -36,8 +36,10 @@ let
       cfg.stackFile
     ]
     ++ lib.optional cfg.llamaSwap.enable cfg.spec.llamaSwap.configFile
-    ++ lib.optional cfg.gateway.enable "/etc/local-llm/envoy.json";
+    ++ lib.optional cfg.gateway.enable generators.paths.envoyConfig;
   };
+  # services.ollama creates its own static user (home /var/lib/ollama); it cannot be ours.
+  sharesOllamaUser = cfg.ollama.enable && cfg.user == config.services.ollama.user;
 in
 {
   options.services.local-llm = {
@@ -52,7 +54,7 @@ in
 
     modelsDir = lib.mkOption {
       type = lib.types.str;
-      default = "/var/lib/local-llm/models";
+      default = generators.paths.modelsDir;
       example = "/models";
       description = "Folder holding the GGUF files. llama-swap serves every model found in it.";
     };
@@ -94,9 +96,29 @@ in
       description = "The stack spec built from these options, as nix/lib normalises it.";
     };
 
+    folders = lib.mkOption {
+      type = lib.types.attrsOf (
+        lib.types.submodule {
+          options = {
+            user = lib.mkOption { type = lib.types.str; };
+            group = lib.mkOption { type = lib.types.str; };
+            mode = lib.mkOption { type = lib.types.str; };
+          };
+        }
+      );
+      internal = true;
+      visible = false;
+      default = { };
+      description = ''
+        Folders inside the models folder that services need, by path: made by
+        systemd-tmpfiles, or on a ZFS dataset after it is mounted (a folder made before
+        would be hidden by the mount).
+      '';
+    };
+
     stackFile = lib.mkOption {
       type = lib.types.str;
-      default = "/etc/local-llm/stack.json";
+      default = generators.paths.stackFile;
       readOnly = true;
       description = "Where the stack spec for llmctl is written.";
     };
@@ -108,10 +130,16 @@ in
       services.local-llm.spec = generators.normalize cfg.stackInput;
     }
     (lib.mkIf cfg.enable {
-      users.users.${cfg.user} = {
+      assertions = [
+        {
+          assertion = !sharesOllamaUser;
+          message = "services.local-llm.user = \"${cfg.user}\" is the user services.ollama creates for Ollama (home /var/lib/ollama); set services.local-llm.user to another name (the default is \"local-llm\"), or remove it";
+        }
+      ];
+      users.users.${cfg.user} = lib.mkIf (!sharesOllamaUser) {
         isSystemUser = true;
         inherit (cfg) group;
-        home = "/var/lib/local-llm";
+        home = generators.paths.stateDir;
         # GPU device nodes: /dev/kfd and /dev/dri/renderD* belong to render/video.
         extraGroups = [
           "render"
@@ -121,11 +149,14 @@ in
       users.groups.${cfg.group} = { };
 
       systemd.tmpfiles.rules = [
-        "d /var/lib/local-llm 0755 ${cfg.user} ${cfg.group} - -"
+        "d ${generators.paths.stateDir} 0755 ${cfg.user} ${cfg.group} - -"
         "d ${cfg.modelsDir} 0755 ${cfg.user} ${cfg.group} - -"
-      ];
+      ]
+      ++ lib.optionals (cfg.zfs.dataset == null) (
+        lib.mapAttrsToList (path: f: "d ${path} ${f.mode} ${f.user} ${f.group} - -") cfg.folders
+      );
 
-      environment.etc."local-llm/stack.json".text = builtins.toJSON stackDocument;
+      environment.etc.${lib.removePrefix "/etc/" cfg.stackFile}.text = builtins.toJSON stackDocument;
       environment.systemPackages = [ cfg.package ];
     })
   ];

@@ -1,5 +1,5 @@
 # Dedicated llama-servers: one per role (chat, embedding, rerank) for models declared
-# with serve = "dedicated", hardened, with GPU device access only.
+# with serve = "dedicated", in the shared sandbox with GPU device access only.
 {
   config,
   lib,
@@ -9,19 +9,17 @@
 let
   cfg = config.services.local-llm;
   shared = import ./shared-options.nix { inherit lib; };
+  scripts = import ./scripts.nix { inherit lib; };
+  hardening = import ./hardening.nix;
   generators = import ../lib;
-  defaultPorts = {
-    chat = 8000;
-    embedding = 8001;
-    rerank = 8002;
-  };
+  inherit (generators) ports roles;
 
   roleOptions = role: {
-    port = shared.port defaultPorts.${role} "Port of the dedicated ${role} llama-server.";
+    port = shared.port ports.${role} "Port of the dedicated ${role} llama-server.";
     fallbacks = lib.mkOption {
       type = lib.types.listOf lib.types.str;
       default = [ ];
-      example = [ "http://10.0.0.2:${toString defaultPorts.${role}}" ];
+      example = [ "http://10.0.0.2:${toString ports.${role}}" ];
       description = "Endpoints the gateway fails over to when this ${role} server is down.";
     };
   };
@@ -38,7 +36,7 @@ let
           "exec ${lib.escapeShellArgs argv}"
         else
           ''
-            model=$(find ${lib.escapeShellArg folder} -name '*.gguf' ! -name 'mmproj*' ! -path '*/.*' | sort | head -n 1)
+            model=$(${scripts.ggufFiles folder "! -name 'mmproj*'"} | sort | head -n 1)
             if [ -z "$model" ]; then
               echo "no GGUF in ${folder} yet: is local-llm-models.service done?" >&2
               exit 1
@@ -55,12 +53,9 @@ let
       description = "llama-server for ${role} (${d.model})";
       wantedBy = [ "multi-user.target" ];
       wants = [ "local-llm-models.service" ];
-      after = [
-        "local-llm-models.service"
-        "local-llm-dataset.service"
-      ];
+      after = [ "local-llm-models.service" ];
       environment = cfg.spec.hardware.environment;
-      serviceConfig = {
+      serviceConfig = hardening.gpu // {
         ExecStart = launcher;
         User = cfg.user;
         Group = cfg.group;
@@ -68,54 +63,12 @@ let
         RestartSec = 5;
         StateDirectory = "local-llm/${role}";
         CacheDirectory = "local-llm/${role}";
-        # GPU device nodes only.
-        PrivateDevices = false;
-        DevicePolicy = "closed";
-        DeviceAllow = [
-          "/dev/kfd rw"
-          "/dev/dri rw"
-          "char-nvidiactl rw"
-          "char-nvidia-uvm rw"
-          "char-nvidia-frontend rw"
-          "char-nvidia-caps rw"
-        ];
-        SupplementaryGroups = [
-          "render"
-          "video"
-        ];
-        # ROCm and RADV compile GPU code at run time: W^X memory breaks them.
-        MemoryDenyWriteExecute = false;
-        CapabilityBoundingSet = [ "" ];
-        LockPersonality = true;
-        NoNewPrivileges = true;
-        PrivateTmp = true;
-        ProtectClock = true;
-        ProtectControlGroups = true;
-        ProtectHome = true;
-        ProtectHostname = true;
-        ProtectKernelLogs = true;
-        ProtectKernelModules = true;
-        ProtectKernelTunables = true;
-        ProtectSystem = "strict";
-        RestrictAddressFamilies = [
-          "AF_INET"
-          "AF_INET6"
-          "AF_UNIX"
-        ];
-        RestrictNamespaces = true;
-        RestrictRealtime = true;
-        RestrictSUIDSGID = true;
-        SystemCallArchitectures = "native";
-        SystemCallFilter = [
-          "@system-service"
-          "~@privileged"
-        ];
         UMask = "0077";
       };
     };
 in
 {
-  options.services.local-llm.dedicated = lib.genAttrs [ "chat" "embedding" "rerank" ] roleOptions;
+  options.services.local-llm.dedicated = lib.genAttrs roles roleOptions;
 
   config = lib.mkIf cfg.enable {
     assertions = lib.concatMap (role: [
@@ -124,7 +77,7 @@ in
           lib.length (lib.attrNames (lib.filterAttrs (_: m: m.serve == "dedicated" && m.role == role) cfg.models)) <= 1;
         message = "services.local-llm.models: more than one model is declared with serve = \"dedicated\" and role = \"${role}\"; a role has one dedicated server";
       }
-    ]) (lib.attrNames defaultPorts)
+    ]) roles
     ++ lib.mapAttrsToList (name: m: {
       assertion = m.serve != "dedicated" || m.file != null || m.source != null;
       message = "services.local-llm.models.${name}: a dedicated model needs a file or a source";

@@ -14,17 +14,11 @@ in
 {
   options.services.local-llm.gateway = {
     enable = lib.mkEnableOption "the Envoy gateway speaking the OpenAI API";
-    port = shared.port 4001 "Port of the OpenAI-compatible API.";
-    adminPort = shared.port 9901 "Envoy admin port (loopback only).";
-    metricsPort = shared.port 9902 "Prometheus metrics port (loopback only).";
+    port = shared.port generators.ports.gateway "Port of the OpenAI-compatible API.";
+    adminPort = shared.port generators.ports.gatewayAdmin "Envoy admin port (loopback only).";
+    metricsPort = shared.port generators.ports.gatewayMetrics "Prometheus metrics port (loopback only).";
     aliases = lib.mkOption {
-      type = lib.types.attrsOf (
-        lib.types.enum [
-          "chat"
-          "embedding"
-          "rerank"
-        ]
-      );
+      type = lib.types.attrsOf (lib.types.enum generators.roles);
       default = generators.defaultAliases;
       defaultText = lib.literalExpression "{ gpt-4 = \"chat\"; text-embedding-ada-002 = \"embedding\"; bge-reranker = \"rerank\"; ... }";
       description = "Model names clients send, mapped to the role that answers them.";
@@ -53,7 +47,7 @@ in
       inherit settings;
     };
     # A readable copy for `llmctl verify`, which checks that no generated config holds a secret.
-    environment.etc."local-llm/envoy.json".text = builtins.toJSON settings;
+    environment.etc.${lib.removePrefix "/etc/" generators.paths.envoyConfig}.text = builtins.toJSON settings;
     systemd.services.envoy.serviceConfig = {
       LoadCredential = lib.optional (gateway.apiKeyFile != null) "api-keys:${gateway.apiKeyFile}";
       # Upstream does not restart Envoy; a gateway should come back by itself.

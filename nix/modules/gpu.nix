@@ -9,18 +9,19 @@ let
   cfg = config.services.local-llm;
   generators = import ../lib;
   hardware = cfg.spec.hardware;
+  targetAboveRam =
+    hardware.unifiedMemory && cfg.gpu.ramGiB != null && cfg.gpu.memoryGiB != null && cfg.gpu.memoryGiB > cfg.gpu.ramGiB;
 in
 {
   options.services.local-llm = {
     gpu = {
       profile = lib.mkOption {
-        type = lib.types.str;
+        type = lib.types.enum generators.profileNames;
         default = "cpu";
         example = "strix-halo";
         description = ''
-          GPU profile: one of ${lib.concatStringsSep ", " generators.profileNames}. It sets the
-          llama.cpp and Ollama builds, ROCm/CUDA variables, llama-server defaults and, on
-          unified-memory APUs, the TTM kernel parameters.
+          GPU profile. It sets the llama.cpp and Ollama builds, ROCm/CUDA variables,
+          llama-server defaults and, on unified-memory APUs, the TTM kernel parameters.
         '';
       };
       ramGiB = lib.mkOption {
@@ -58,7 +59,7 @@ in
         };
         description = ''
           Flags the llama.cpp package understands, when it differs from the one in the pinned
-          nixpkgs (see nix/lib/llama-server-flags.json): `loadMode` (`--load-mode` instead of
+          nixpkgs (see llmctl's data/llama-server-flags.json): `loadMode` (`--load-mode` instead of
           `--no-mmap`), `flashAttnValue` (`-fa on|off|auto` instead of a bare `-fa`).
         '';
       };
@@ -83,10 +84,11 @@ in
   config = lib.mkIf cfg.enable {
     assertions = [
       {
-        assertion = lib.elem cfg.gpu.profile generators.profileNames;
-        message = "services.local-llm.gpu.profile: unknown profile '${cfg.gpu.profile}' (known: ${lib.concatStringsSep ", " generators.profileNames})";
+        assertion = !targetAboveRam;
+        message = "services.local-llm.gpu.memoryGiB (${toString cfg.gpu.memoryGiB}) exceeds services.local-llm.gpu.ramGiB (${toString cfg.gpu.ramGiB}): on a unified-memory machine the GPU's share comes out of the RAM; lower memoryGiB, or leave it unset for RAM minus 8 GiB";
       }
     ];
-    boot.kernelParams = hardware.kernelParams;
+    # nix/lib throws for a target above the RAM; the assertion above says it first.
+    boot.kernelParams = lib.mkIf (!targetAboveRam) hardware.kernelParams;
   };
 }

@@ -3,22 +3,32 @@
 {
   config,
   lib,
+  options,
   pkgs,
   ...
 }:
 let
   cfg = config.services.local-llm;
   shared = import ./shared-options.nix { inherit lib; };
+  hardening = import ./hardening.nix;
+  generators = import ../lib;
   swap = cfg.llamaSwap;
+  upstream = config.services.llama-swap;
   configFile = cfg.spec.llamaSwap.configFile;
-  listen = if swap.openFirewall then "0.0.0.0" else "127.0.0.1";
+  # Newer upstream modules have listenAddress; the first generation listened on all interfaces.
+  hasListenAddress = options.services.llama-swap ? listenAddress;
+  listen = if hasListenAddress then upstream.listenAddress else generators.bindAddress cfg.openedServices.llamaSwap;
   discover = "${lib.getExe cfg.package} discover --stack ${cfg.stackFile} --output ${configFile}";
+  # Settings a host gives upstream's option (ours is the empty document below).
+  hostSettings = lib.filter (
+    definition: definition.file != toString ./llama-swap.nix && definition.value != { }
+  ) options.services.llama-swap.settings.definitionsWithLocations;
 in
 {
   options.services.local-llm.llamaSwap = {
     enable = lib.mkEnableOption "llama-swap, serving every GGUF in the models folder on demand";
     package = lib.mkPackageOption pkgs "llama-swap" { };
-    port = shared.port 8090 "Port llama-swap listens on (upstream's 8080 collides with other services).";
+    port = shared.port generators.ports.llamaSwap "Port llama-swap listens on (upstream's 8080 collides with other services).";
     autoDiscover = lib.mkOption {
       type = lib.types.bool;
       default = true;
@@ -42,8 +52,20 @@ in
   config = lib.mkIf (cfg.enable && swap.enable) {
     services.llama-swap = {
       enable = true;
-      inherit (swap) package port;
+      package = lib.mkDefault swap.package;
+      port = lib.mkDefault swap.port;
+      # Upstream renders this into the store, and its ExecStart (replaced below) reads it
+      # even so: without a definition, a lib before 2026-03-25 fails to evaluate.
+      settings = { };
+    }
+    // lib.optionalAttrs hasListenAddress {
+      listenAddress = lib.mkDefault (generators.bindAddress cfg.openedServices.llamaSwap);
     };
+    warnings = lib.optional (hostSettings != [ ]) (
+      "services.llama-swap.settings (set in ${lib.concatMapStringsSep ", " (d: d.file) hostSettings}) is not used: "
+      + "local-llm runs llama-swap with the config `llmctl discover` writes to ${configFile}; "
+      + "declare models in services.local-llm.models (ttl, group, aliases, extraArgs) instead"
+    );
 
     systemd.tmpfiles.rules = [ "d ${dirOf configFile} 0755 ${cfg.user} ${cfg.group} - -" ];
 
@@ -52,7 +74,7 @@ in
       before = [ "llama-swap.service" ];
       requiredBy = [ "llama-swap.service" ];
       after = [ "local-llm-models.service" ];
-      serviceConfig = {
+      serviceConfig = hardening.service // {
         Type = "oneshot";
         ExecStart = discover;
         User = cfg.user;
@@ -60,12 +82,10 @@ in
         # GGUF header summaries, so a rerun only reads new or changed files.
         CacheDirectory = "local-llm/discover";
         Environment = [ "LLMCTL_CACHE_DIR=%C/local-llm/discover" ];
-        ProtectSystem = "strict";
         ReadWritePaths = [ (dirOf configFile) ];
-        ProtectHome = true;
-        PrivateTmp = true;
         PrivateNetwork = true;
-        NoNewPrivileges = true;
+        # llama-swap runs under its own dynamic user and reads the config.
+        UMask = "0022";
       };
     };
 
@@ -83,7 +103,7 @@ in
         # The upstream unit bakes its settings into the store; ours are written at run time
         # and reloaded by -watch-config (a reload unloads running models, so discovery only
         # writes when the content changes).
-        ExecStart = lib.mkForce "${lib.getExe swap.package} -listen ${listen}:${toString swap.port} -config ${configFile} -watch-config";
+        ExecStart = lib.mkForce "${lib.getExe upstream.package} -listen ${listen}:${toString upstream.port} -config ${configFile} -watch-config";
         # /dev/kfd and /dev/dri/renderD* belong to these groups.
         SupplementaryGroups = [
           "render"

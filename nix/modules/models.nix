@@ -6,6 +6,9 @@
 }:
 let
   cfg = config.services.local-llm;
+  scripts = import ./scripts.nix { inherit lib; };
+  hardening = import ./hardening.nix;
+  generators = import ../lib;
   sourced = lib.filterAttrs (_: m: m.source != null) cfg.models;
   llmctl = lib.getExe cfg.package;
 
@@ -14,7 +17,8 @@ let
   fetch =
     name: m:
     let
-      target = lib.escapeShellArg "${cfg.modelsDir}/${name}";
+      folder = "${cfg.modelsDir}/${name}";
+      target = lib.escapeShellArg folder;
       marker = "${target}/.local-llm-source";
       fetchCommand =
         if lib.hasPrefix "hf:" m.source then
@@ -25,15 +29,19 @@ let
             from = lib.removePrefix "file:" m.source;
           in
           # Copied under a dot name, then renamed: discovery never sees a partial file.
-          "cp --reflink=auto ${lib.escapeShellArg from} ${target}/.incoming.part"
-          + " && mv ${target}/.incoming.part ${target}/${lib.escapeShellArg (baseNameOf from)}";
+          # Two commands, not `a && b`: `set -e` ignores a failure on the left of `&&`.
+          ''
+            cp --reflink=auto ${lib.escapeShellArg from} ${target}/.incoming.part
+            mv ${target}/.incoming.part ${target}/${lib.escapeShellArg (baseNameOf from)}
+          '';
     in
     ''
       if [ "$(cat ${marker} 2>/dev/null)" != ${lib.escapeShellArg m.source} ] \
-        || [ -z "$(find ${target} -name '*.gguf' -not -path '*/.*' -print -quit 2>/dev/null)" ]; then
+        || [ -z "$(${scripts.ggufFiles folder ""} -quit 2>/dev/null)" ]; then
         install -d -m 0755 ${target}
         ${fetchCommand}
         printf '%s\n' ${lib.escapeShellArg m.source} > ${marker}
+        changed=1
       fi
     '';
 
@@ -59,11 +67,7 @@ let
         '';
       };
       role = lib.mkOption {
-        type = lib.types.enum [
-          "chat"
-          "embedding"
-          "rerank"
-        ];
+        type = lib.types.enum generators.roles;
         default = "chat";
         description = "What the model answers: chat/completions, embeddings or reranking.";
       };
@@ -133,26 +137,30 @@ in
       description = "Fetch the declared local-llm models";
       wantedBy = [ "multi-user.target" ];
       wants = [ "network-online.target" ];
-      after = [
-        "network-online.target"
-        "local-llm-dataset.service"
-      ];
+      after = [ "network-online.target" ];
       # Fetching is idempotent: present, verified files are not downloaded again.
-      script = lib.concatStringsSep "\n" (lib.mapAttrsToList fetch sourced);
-      serviceConfig = {
+      script = ''
+        changed=
+        ${lib.concatStringsSep "\n" (lib.mapAttrsToList fetch sourced)}
+        if [ -n "$changed" ]; then
+          ${scripts.announceChange cfg.modelsDir}
+        fi
+      '';
+      serviceConfig = hardening.service // {
         Type = "oneshot";
         RemainAfterExit = true;
         User = cfg.user;
         Group = cfg.group;
         LoadCredential = lib.optional (cfg.huggingFace.tokenFile != null) "hf-token:${cfg.huggingFace.tokenFile}";
-        # A download interrupted by a reboot resumes on the next start.
-        Restart = "on-failure";
-        RestartSec = 30;
-        ProtectSystem = "strict";
         ReadWritePaths = [ cfg.modelsDir ];
-        ProtectHome = true;
-        PrivateTmp = true;
-        NoNewPrivileges = true;
+        # llama-swap's processes run under another user: models stay world-readable.
+        UMask = "0022";
+        # A download interrupted by a reboot or a network outage resumes on a later
+        # start: retries back off from 10 s to an hour.
+        Restart = "on-failure";
+        RestartSec = "10s";
+        RestartSteps = 10;
+        RestartMaxDelaySec = "1h";
       };
     };
   };

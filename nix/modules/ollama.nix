@@ -2,6 +2,7 @@
 {
   config,
   lib,
+  options,
   pkgs,
   ...
 }:
@@ -11,11 +12,13 @@ let
   generators = import ../lib;
   settings = generators.ollamaSettings cfg.stackInput;
   modelsDir = "${cfg.modelsDir}/ollama";
+  # Upstream renames `models` to `modelsDir` after 26.05 (the old name then only warns).
+  modelsOption = if options.services.ollama ? modelsDir then "modelsDir" else "models";
 in
 {
   options.services.local-llm.ollama = {
     enable = lib.mkEnableOption "Ollama with its curated model registry";
-    port = shared.port 11434 "Port Ollama listens on.";
+    port = shared.port generators.ports.ollama "Port Ollama listens on.";
     models = lib.mkOption {
       type = lib.types.listOf lib.types.str;
       default = [ ];
@@ -28,16 +31,23 @@ in
   config = lib.mkIf (cfg.enable && cfg.ollama.enable) {
     services.ollama = {
       enable = true;
-      package = pkgs.${settings.package};
-      host = if cfg.ollama.openFirewall then "0.0.0.0" else settings.host;
-      inherit (settings) port loadModels rocmOverrideGfx;
+      package = lib.mkDefault pkgs.${settings.package};
+      host = lib.mkDefault (generators.bindAddress cfg.openedServices.ollama);
+      port = lib.mkDefault settings.port;
+      rocmOverrideGfx = lib.mkDefault settings.rocmOverrideGfx;
+      inherit (settings) loadModels;
       environmentVariables = settings.environment;
       # A static user keeps ownership stable on the models dataset.
-      user = "ollama";
-      group = "ollama";
-      models = modelsDir;
+      user = lib.mkDefault "ollama";
+      group = lib.mkDefault "ollama";
+      ${modelsOption} = lib.mkDefault modelsDir;
     };
-    systemd.tmpfiles.rules = [ "d ${modelsDir} 0750 ollama ollama - -" ];
-    systemd.services.ollama.after = [ "local-llm-dataset.service" ];
+    # Upstream's ReadWritePaths= requires the folder to exist.
+    services.local-llm.folders.${config.services.ollama.${modelsOption}} =
+      lib.mkIf (config.services.ollama.user != null)
+        {
+          inherit (config.services.ollama) user group;
+          mode = "0750";
+        };
   };
 }

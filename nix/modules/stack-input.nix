@@ -4,11 +4,8 @@
 { config, lib }:
 let
   cfg = config.services.local-llm;
-  roles = [
-    "chat"
-    "embedding"
-    "rerank"
-  ];
+  generators = import ../lib;
+  inherit (generators) roles;
   dedicatedNames = role: lib.attrNames (lib.filterAttrs (_: m: m.serve == "dedicated" && m.role == role) cfg.models);
   withoutNulls = lib.filterAttrs (_: value: value != null);
   modelSpec =
@@ -61,7 +58,6 @@ in
       autoDiscover
       fallbacks
       ;
-    configFile = "/var/lib/local-llm/llama-swap/config.yaml";
   };
   ollama = { inherit (cfg.ollama) enable port models; };
   webui = {
@@ -76,8 +72,8 @@ in
       metricsPort
       aliases
       ;
-    bind = if cfg.gateway.openFirewall || cfg.openFirewall then "0.0.0.0" else "127.0.0.1";
+    bind = generators.bindAddress cfg.openedServices.gateway;
     # The generated config names the credential systemd provides at start, never the key.
-    apiKeyFile = if cfg.gateway.apiKeyFile == null then null else "/run/credentials/envoy.service/api-keys";
+    apiKeyFile = if cfg.gateway.apiKeyFile == null then null else generators.paths.gatewayApiKeys;
   };
 }

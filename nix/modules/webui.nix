@@ -2,6 +2,7 @@
 {
   config,
   lib,
+  options,
   pkgs,
   ...
 }:
@@ -15,7 +16,7 @@ in
 {
   options.services.local-llm.webui = {
     enable = lib.mkEnableOption "Open WebUI";
-    port = shared.port 3001 "Port Open WebUI listens on (upstream's 8080 collides with llama.cpp defaults).";
+    port = shared.port generators.ports.webui "Port Open WebUI listens on (upstream's 8080 collides with llama.cpp defaults).";
     environmentFile = lib.mkOption {
       type = lib.types.nullOr lib.types.path;
       default = null;
@@ -33,8 +34,11 @@ in
     warnings = lib.optional (webui.environmentFile == null) "services.local-llm.webui.environmentFile is not set: Open WebUI has no fixed WEBUI_SECRET_KEY and logins end at every restart";
     services.open-webui = {
       enable = true;
-      host = if webui.openFirewall || cfg.openFirewall then "0.0.0.0" else settings.host;
-      inherit (settings) port environment environmentFile;
+      host = lib.mkDefault (generators.bindAddress cfg.openedServices.webui);
+      port = lib.mkDefault settings.port;
+      environmentFile = lib.mkDefault settings.environmentFile;
+      # Defining the option replaces upstream's default: keep its telemetry opt-outs.
+      environment = options.services.open-webui.environment.default // settings.environment;
     };
     # The gateway's key reaches Open WebUI as a credential, turned into OPENAI_API_KEYS.
     systemd.services.open-webui.serviceConfig = lib.mkIf (settings.gatewayKey != null) {

@@ -14,6 +14,22 @@ let
     mountpoint = cfg.modelsDir;
   };
   setArgs = lib.concatStringsSep " " (lib.mapAttrsToList (name: value: "-o ${name}=${lib.escapeShellArg value}") properties);
+  hardening = import ./hardening.nix;
+  # Units that read or write the models folder: they start once it is mounted.
+  usesModels = [
+    "local-llm-models.service"
+    "local-llm-discover.service"
+    "llama-swap.service"
+    "ollama.service"
+    "local-llm-chat.service"
+    "local-llm-embedding.service"
+    "local-llm-rerank.service"
+  ];
+  makeFolders = lib.concatStrings (
+    lib.mapAttrsToList (
+      path: f: "install -d -m ${f.mode} -o ${f.user} -g ${f.group} ${lib.escapeShellArg path}\n"
+    ) cfg.folders
+  );
 in
 {
   options.services.local-llm.zfs = {
@@ -58,14 +74,7 @@ in
         "zfs-import.target"
         "zfs-mount.service"
       ];
-      before = [
-        "local-llm-models.service"
-        "llama-swap.service"
-        "ollama.service"
-        "local-llm-chat.service"
-        "local-llm-embedding.service"
-        "local-llm-rerank.service"
-      ];
+      before = usesModels;
       path = [ pkgs.zfs ];
       script = ''
         dataset=${lib.escapeShellArg zfs.dataset}
@@ -85,11 +94,27 @@ in
         zfs mount "$dataset" 2>/dev/null || true
         chown ${cfg.user}:${cfg.group} ${lib.escapeShellArg cfg.modelsDir}
         chmod 0755 ${lib.escapeShellArg cfg.modelsDir}
+        ${makeFolders}
       '';
-      serviceConfig = {
+      # Root and no mount namespace of its own: the mount is for the whole system.
+      serviceConfig = hardening.base // {
         Type = "oneshot";
         RemainAfterExit = true;
       };
+    };
+
+    # The path unit watches the folder once the dataset is mounted on it; a watch set
+    # before would stay on the folder underneath. Path units are ordered before
+    # paths.target and basic.target, ahead of every service, so it drops those defaults.
+    systemd.paths.local-llm-discover = lib.mkIf (cfg.llamaSwap.enable && cfg.llamaSwap.autoDiscover) {
+      after = [
+        "sysinit.target"
+        "local-llm-dataset.service"
+      ];
+      requires = [ "sysinit.target" ];
+      before = [ "shutdown.target" ];
+      conflicts = [ "shutdown.target" ];
+      unitConfig.DefaultDependencies = false;
     };
   };
 }

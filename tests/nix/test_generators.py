@@ -76,7 +76,7 @@ def test_webui_uses_the_gateway_when_there_is_one(seed_specs):
 def test_ollama_settings_from_the_profile(seed_specs):
     nas = nix_eval("lib.ollamaSettings spec", spec=seed_specs["nas-01"])
     assert nas["package"] == "ollama-rocm" and nas["port"] == 11434
-    assert nas["loadModels"] == ["qwen3:8b", "llama3.2:3b"]
+    assert nas["loadModels"] == ["llama3.2:3b"]
     strix = nix_eval("lib.ollamaSettings spec", spec=seed_specs["strix-halo"])
     # ROCm Ollama falls back to CPU on gfx1151; Vulkan works.
     assert strix["package"] == "ollama-vulkan" and strix["environment"]["OLLAMA_VULKAN"] == "1"

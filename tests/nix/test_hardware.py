@@ -59,3 +59,24 @@ def test_every_profile_resolves():
 def test_unknown_profile_is_a_clear_error():
     with pytest.raises(NixEvalError, match=r"unknown GPU profile 'rx-9999'.*known: cpu, nvidia"):
         nix_eval('lib.hardware { profile = "rx-9999"; }')
+
+
+@pytest.mark.parametrize("ram", [64, 96, 128])
+def test_planner_and_nix_budget_every_profile_alike(ram):
+    """One file of figures (llmctl/data/gpu-profiles.json): the planner's budget for a
+    profile is what nix/lib's hardware gives the host (and writes to stack.json)."""
+    from llmctl.plan.budgets import PROFILES
+
+    resolved = nix_eval("map (profile: lib.hardware { inherit profile ramGiB; }) lib.profileNames", ramGiB=ram)
+    from_nix = {hw["profile"]: (hw["memoryGiB"], hw["unifiedMemory"]) for hw in resolved}
+    from_python = {name: (p.memory_for_ram(ram), p.unified_memory) for name, p in PROFILES.items()}
+    assert from_nix == from_python
+    assert from_nix["strix-halo"] == (ram - 8, True), "unified memory: RAM minus the 8 GiB OS reserve"
+
+
+def test_planner_assumes_the_reference_ram_when_the_host_gives_none():
+    from llmctl.plan.budgets import PROFILES
+
+    strix = PROFILES["strix-halo"]
+    assert strix.memory_gib == 120 == nix_eval('(lib.hardware { profile = "strix-halo"; ramGiB = 128; }).memoryGiB')
+    assert nix_eval('(lib.hardware { profile = "strix-halo"; }).memoryGiB') is None, "Nix invents no RAM"

@@ -4,11 +4,14 @@ llama.cpp flag sets, and the new set accepted by the real llama-server."""
 from __future__ import annotations
 
 import itertools
+import json
 from pathlib import Path
 
 import pytest
 
-from llmctl.core import server_flags, swap_cmd
+from llmctl import flags as server_flags
+from llmctl.errors import LlmctlError
+from llmctl.serving import swap_cmd
 from testkit.llama_server import start_llama_server_argv
 from testkit.nixeval import NIX_LIB, REPO, nix_eval
 from testkit.processes import free_port
@@ -20,9 +23,8 @@ NEW = {"loadMode": True, "flashAttnValue": True}
 
 
 def test_packaged_table_is_the_nix_table():
-    assert PACKAGED_TABLE.read_bytes() == (NIX_LIB / "llama-server-flags.json").read_bytes(), (
-        "copy nix/lib/llama-server-flags.json to python/llmctl/src/llmctl/data/"
-    )
+    assert not (NIX_LIB / "llama-server-flags.json").exists(), "one copy: llmctl's data folder (nix/lib/data.nix)"
+    assert nix_eval("lib.flagTable") == json.loads(PACKAGED_TABLE.read_text()) == server_flags.flag_table()
 
 
 def cases():
@@ -39,6 +41,13 @@ def cases():
         {"model": "/m/a.gguf", "gpuLayers": "auto", "flashAttention": "off", "noMmap": False, "contextSize": None},
         {"model": "/m/a.gguf", "flashAttention": "auto"},
         {"model": "/m/a b.gguf", "mmproj": "/m/mmproj-a.gguf", "port": "${PORT}", "noMmap": True},
+        {
+            "model": "/m/a.gguf",
+            "contextSize": 8192,
+            "cacheTypeK": "q8_0",
+            "cacheTypeV": "q4_0",
+            "flashAttention": "on",
+        },
     ]
     capability_sets = [None, OLD, NEW, {"loadMode": True, "flashAttnValue": False}]
     for (i, opts), caps, role in itertools.product(
@@ -60,7 +69,7 @@ def test_nix_and_python_build_the_same_argv():
     ]
     from_nix = nix_eval("map lib.llamaServerArgv cases", cases=nix_args)
     from_python = [
-        server_flags.server_argv(
+        server_flags.llama_server_argv(
             role=c["role"], options=c["options"], extra_args=c["extra"], capabilities=c["capabilities"]
         )
         for c in all_cases
@@ -74,14 +83,14 @@ def test_nix_and_python_build_the_same_argv():
 
 def test_old_and_new_flag_sets():
     options = {"model": "/m.gguf", "flashAttention": "on", "noMmap": True}
-    assert server_flags.server_argv(role="chat", options=options, capabilities=OLD) == [
+    assert server_flags.llama_server_argv(role="chat", options=options, capabilities=OLD) == [
         "llama-server",
         "-m",
         "/m.gguf",
         "-fa",
         "--no-mmap",
     ]
-    assert server_flags.server_argv(role="rerank", options=options, capabilities=NEW) == [
+    assert server_flags.llama_server_argv(role="rerank", options=options, capabilities=NEW) == [
         "llama-server",
         "-m",
         "/m.gguf",
@@ -131,7 +140,7 @@ def test_real_llama_server_accepts_the_new_flag_set(tiny_models, tmp_path):
 
 
 def test_probe_of_a_missing_binary_is_a_clear_error(tmp_path):
-    with pytest.raises(server_flags.LlmctlError, match="cannot run"):
+    with pytest.raises(LlmctlError, match="cannot run"):
         server_flags.probe_capabilities(str(tmp_path / "nope"))
 
 
@@ -148,7 +157,7 @@ def test_discovery_commands_are_the_nix_argv(role, capabilities):
         "mmproj": "/m/mmproj.gguf",
         "extra_args": ["--threads", "2"],
     }
-    discovered = swap_cmd.server_argv("/bin/llama-server", "/m/a.gguf", role, settings, capabilities)
+    discovered = swap_cmd.discovered_argv("/bin/llama-server", "/m/a.gguf", role, settings, capabilities)
     from_nix = nix_eval(
         "lib.llamaServerArgv args",
         args={
@@ -162,3 +171,39 @@ def test_discovery_commands_are_the_nix_argv(role, capabilities):
     assert discovered == from_nix
     assert ("--load-mode" in discovered) == capabilities["loadMode"]
     assert ("--mmproj" in discovered) == (role == "chat")
+
+
+@pytest.mark.parametrize("capabilities", [OLD, NEW])
+def test_planner_and_fleet_flags_are_the_nix_argv(capabilities):
+    """The flags `llmctl plan` recommends (-c, -ngl, -np, -ctk, -ctv) and autoSize's
+    (-c, -ngl) are the table's, as nix/lib spells them for the same options."""
+    from llmctl.plan.budgets import Budget
+    from llmctl.plan.fleet import size_model
+    from llmctl.plan.planner import PlanRequest, plan
+    from testkit.plan_shapes import dense
+
+    shape = dense()
+    budget = Budget("test", 8 << 30, 32 << 30)
+    result = plan(shape, PlanRequest(ctx=8192, parallel=2, type_k="q8_0", type_v="q4_0"), budget)
+    sizing = size_model(shape, budget)
+    for options, args in (
+        (result.server_options(), result.server_args()),
+        ({"contextSize": sizing.ctx, "gpuLayers": sizing.gpu_layers}, sizing.server_args()),
+    ):
+        from_nix = nix_eval(
+            "lib.llamaServerArgv args",
+            args={"role": "chat", "options": {"model": "/m.gguf", **options}, "capabilities": capabilities},
+        )
+        assert from_nix == ["llama-server", "-m", "/m.gguf", *args]
+    assert result.server_args() == [
+        "-c",
+        "8192",
+        "-ngl",
+        str(result.gpu_layers),
+        "-np",
+        "2",
+        "-ctk",
+        "q8_0",
+        "-ctv",
+        "q4_0",
+    ]

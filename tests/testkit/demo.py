@@ -17,6 +17,8 @@ import threading
 
 from testkit import openai_client as api
 from testkit.local_stack import local_stack
+from testkit.processes import ProcessStartError
+from testkit.tools import ToolMissing
 
 CHAT_ALIAS = "gpt-4o"
 EMBEDDING_ALIAS = "text-embedding-3-small"
@@ -116,3 +118,9 @@ if __name__ == "__main__":
         sys.exit(main())
     except KeyboardInterrupt:  # during start-up: everything started is already stopped
         sys.exit(130)
+    except ToolMissing as error:  # one clear line, no traceback
+        print(f"demo: {error}", file=sys.stderr)
+        sys.exit(1)
+    except ProcessStartError as error:  # what did not start, with its log tail
+        print(f"demo: {error}", file=sys.stderr)
+        sys.exit(1)

@@ -145,7 +145,7 @@ def local_spec(
     health_interval: str = "1s",
 ) -> dict[str, Any]:
     """The stack spec (nix/lib input) of the local stack."""
-    from llmctl.core.server_flags import probe_capabilities
+    from llmctl.flags import probe_capabilities
 
     binary = str(llama_server_bin())
     dedicated = {role: {"port": ports[role], "model": MODEL_NAMES[role]} for role in ROLES}

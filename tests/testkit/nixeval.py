@@ -18,8 +18,7 @@ from testkit.tools import nix_instantiate_bin
 
 REPO = Path(__file__).resolve().parents[2]
 NIX_LIB = REPO / "nix" / "lib"
-SPECS = REPO / "tests" / "nix" / "specs"
-SEED_HOSTS = ("strix-halo", "nas-01", "atlas")
+SCENARIOS = REPO / "tests" / "nix" / "scenarios"
 
 
 class NixEvalError(RuntimeError):
@@ -29,7 +28,7 @@ class NixEvalError(RuntimeError):
 def nix_eval(expr: str, *, binary: Path | str | None = None, **bindings: Any) -> Any:
     binary = binary or nix_instantiate_bin()
     with tempfile.TemporaryDirectory(prefix="nixeval-") as tmp:
-        lets = [f"lib = import {NIX_LIB};", f"specs = {SPECS};"]
+        lets = [f"lib = import {NIX_LIB};"]
         for name, value in bindings.items():
             if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
                 raise ValueError(f"not a Nix identifier: {name}")
@@ -48,6 +47,7 @@ def nix_eval(expr: str, *, binary: Path | str | None = None, **bindings: Any) ->
     return json.loads(result.stdout)
 
 
-def seed_spec(host: str) -> Any:
-    """The stack-spec attrset of a seed host (tests/nix/specs/HOST.nix) as JSON."""
-    return nix_eval(f"import {SPECS / (host + '.nix')}")
+def scenario_spec(name: str) -> Any:
+    """A named stack spec for what no seed host covers (tests/nix/scenarios/NAME.nix).
+    A seed host's spec comes from its module evaluation instead (`stackInput`)."""
+    return nix_eval(f"import {SCENARIOS / (name + '.nix')}")

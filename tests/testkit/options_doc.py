@@ -1,20 +1,15 @@
 """docs/options.md, rendered from the module option declarations.
 
 `./dev docs` writes it; tests/nix/test_options_doc.py fails when it is out of date.
-Both need nixpkgs' lib (see testkit.nixeval_modules).
+Both need the nixpkgs data folder (see testkit.nixeval_modules).
 """
 
 from __future__ import annotations
 
-import json
-import subprocess
-
 import jinja2
 
-from testkit.nixeval_modules import REPO, nixpkgs_lib
-from testkit.tools import nix_instantiate_bin
+from testkit.nixeval_modules import REPO, nix_module_eval, nixpkgs_lib, nixpkgs_root
 
-OPTIONS_NIX = REPO / "tests" / "nix" / "module-eval" / "options.nix"
 OPTIONS_MD = REPO / "docs" / "options.md"
 
 TEMPLATE = """\
@@ -39,14 +34,7 @@ Hosts using these options: [strix-halo](hosts/strix-halo.md), [nas-01](hosts/nas
 
 
 def option_docs() -> list[dict]:
-    expression = f"import {OPTIONS_NIX} {{ nixpkgsLib = {nixpkgs_lib()}; }}"
-    done = subprocess.run(
-        [str(nix_instantiate_bin()), "--eval", "--strict", "--json", "-E", expression],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return json.loads(done.stdout)
+    return nix_module_eval("options.nix", {"nixpkgs": str(nixpkgs_root()), "nixpkgsLib": str(nixpkgs_lib().path)})
 
 
 def render() -> str:

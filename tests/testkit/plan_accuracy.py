@@ -70,7 +70,7 @@ def write_models(root: Path, existing: dict[str, Path] | None = None) -> dict[st
 
 def request_for(args: tuple[str, ...]):
     """The PlanRequest that means the same as these llama-server flags."""
-    from llmctl.core.planner import PlanRequest
+    from llmctl.plan.planner import PlanRequest
 
     values = dict(zip(args[::2], args[1::2], strict=False))
     type_k = values.get("-ctk", "f16")
@@ -102,11 +102,12 @@ class Comparison:
 
 def compare(case: Case, model: Path, log: str) -> Comparison:
     """Plan `model` for `case` on the CPU and set it beside what llama-server logged."""
-    from llmctl.core.kv_cache import cache_buffers, cache_cells, context_layout, layer_caches
-    from llmctl.core.llama_log import parse_allocations
-    from llmctl.core.model_source import local_model
-    from llmctl.core.plan_model import model_shape
-    from llmctl.core.planner import Budget, plan
+    from llmctl.plan.budgets import Budget
+    from llmctl.plan.kv_cache import cache_buffers, cache_cells, context_layout, layer_caches
+    from llmctl.plan.planner import plan
+    from llmctl.plan.shape import model_shape
+    from llmctl.plan.sources import local_model
+    from testkit.llama_log import parse_allocations
 
     shape = model_shape(local_model(model).headers)
     request = request_for(case.args)

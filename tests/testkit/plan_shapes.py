@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from llmctl.core.gguf_reader import GGUFHeader, TensorInfo
-from llmctl.core.plan_model import ModelShape, model_shape
+from llmctl.gguf.reader import GGUFHeader, TensorInfo
+from llmctl.plan.shape import ModelShape, model_shape
 
 MIB = 1024 * 1024
 

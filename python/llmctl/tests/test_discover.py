@@ -15,16 +15,14 @@ import yaml
 from click.testing import CliRunner
 
 from llmctl.cli import cli
-from llmctl.core.inventory import scan
-from llmctl.core.server_flags import probe_capabilities
-from llmctl.core.swap_config import build_swap_config
+from llmctl.flags import probe_capabilities
+from llmctl.library.inventory import scan
+from llmctl.serving.swap_config import build_swap_config
 from llmctl.stack import parse_stack
 from testkit.llama_swap_cmd import cmd_to_argv
 from testkit.processes import free_port, http_status, start_process
 from testkit.tiny_mmproj import write_mmproj
-from testkit.tools import llama_server_bin
-
-SCHEMAS = Path(__file__).resolve().parents[3].parent / "shared" / "data" / "llama-swap"
+from testkit.tools import llama_server_bin, shared_data
 
 
 @pytest.fixture(autouse=True)
@@ -59,15 +57,24 @@ def generate(models_dir: Path, spec=None, version: int | None = None) -> dict:
     return yaml.safe_load(config.to_yaml(str(models_dir)))
 
 
-def validate(document: dict) -> None:
+@pytest.fixture
+def validate():
+    """Checks a config against llama-swap's v230 and v250 schemas (../shared/data/llama-swap).
+    The schemas are looked up before the test starts: without them the test is skipped
+    whole (a failure under LOCAL_LLM_REQUIRE_TOOLS=1), never halfway through."""
     from jsonschema import Draft7Validator
 
-    if not SCHEMAS.is_dir():
-        pytest.skip(f"llama-swap schemas not found at {SCHEMAS} (../shared/data/llama-swap beside the checkout)")
-    for version in ("v230", "v250"):
-        schema = json.loads((SCHEMAS / f"config-schema-{version}.json").read_text())
-        errors = [error.message for error in Draft7Validator(schema).iter_errors(document)]
-        assert errors == [], f"{version}: {errors}"
+    folder = shared_data("llama-swap")
+    schemas = {
+        version: json.loads((folder / f"config-schema-{version}.json").read_text()) for version in ("v230", "v250")
+    }
+
+    def check(document: dict) -> None:
+        for version, schema in schemas.items():
+            errors = [error.message for error in Draft7Validator(schema).iter_errors(document)]
+            assert errors == [], f"{version}: {errors}"
+
+    return check
 
 
 def ask_role(url: str, role: str) -> None:
@@ -113,7 +120,7 @@ def every_kind(tmp_path, tiny_models) -> Path:
     return root
 
 
-def test_config_validates_against_both_schemas_for_every_version(every_kind):
+def test_config_validates_against_both_schemas_for_every_version(every_kind, validate):
     for version in (150, 230, 250):
         document = generate(every_kind, version=version)
         validate(document)
@@ -206,7 +213,7 @@ NASTY_NAMES = [
 
 
 @pytest.mark.slow
-def test_nasty_file_names_reach_llama_server_intact(tmp_path, tiny_models):
+def test_nasty_file_names_reach_llama_server_intact(tmp_path, tiny_models, validate):
     root = tmp_path / "models $(x) 'q'"
     for name in NASTY_NAMES:
         place(root, tiny_models.embedding, name)
@@ -234,7 +241,7 @@ def test_nasty_file_names_reach_llama_server_intact(tmp_path, tiny_models):
     assert list(work.iterdir()) == [], "nothing was executed from a file name"
 
 
-def test_declared_models_are_merged_and_win(every_kind, tiny_models):
+def test_declared_models_are_merged_and_win(every_kind, tiny_models, validate):
     spec = spec_for(
         every_kind,
         gpu={"unifiedMemory": True},
@@ -369,17 +376,17 @@ def test_cli_with_a_binary_of_another_host_uses_the_table_defaults(every_kind, t
 
 
 def shape_of(path: Path):
-    from llmctl.core.gguf_reader import read_gguf
-    from llmctl.core.plan_model import model_shape
+    from llmctl.gguf.reader import read_gguf
+    from llmctl.plan.shape import model_shape
 
     return model_shape([read_gguf(path, tensors=True)])
 
 
 @pytest.mark.slow
-def test_auto_size_sets_context_layers_and_swap_groups_from_the_plan(tmp_path, tiny_models):
-    from llmctl.core.fleet import plan_fleet
-    from llmctl.core.gpu_profiles import budget_profile
-    from llmctl.core.planner import Budget, PlanRequest
+def test_auto_size_sets_context_layers_and_swap_groups_from_the_plan(tmp_path, tiny_models, validate):
+    from llmctl.plan.budgets import Budget, budget_profile
+    from llmctl.plan.fleet import plan_fleet
+    from llmctl.plan.planner import PlanRequest
 
     root = tmp_path / "models"
     for model in (tiny_models.chat, tiny_models.gemma3, tiny_models.embedding, tiny_models.reranker):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from llmctl.core.disk import folder_space
+from llmctl.fsutil import folder_space
 
 
 def test_space_of_an_existing_folder_matches_statvfs(tmp_path):

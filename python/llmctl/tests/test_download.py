@@ -16,7 +16,7 @@ import pytest
 from click.testing import CliRunner
 
 from llmctl.cli import cli
-from llmctl.core.atomic import CHANGE_MARKER
+from llmctl.fsutil import CHANGE_MARKER
 from testkit.tmpfs import read_only, tmpfs
 
 REPO = "fake-org/Tiny-Llama-GGUF"

@@ -11,7 +11,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from llmctl.core.gguf_reader import ArrayInfo, GGUFError, read_gguf
+from llmctl.errors import GGUFError
+from llmctl.gguf.reader import ArrayInfo, read_gguf
 
 KINDS = ["chat", "gemma3", "embedding", "reranker"]
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from llmctl.cli import cli
-from llmctl.core.gpu import parse_nvidia_smi, read_gpus
+from llmctl.status.gpu import parse_nvidia_smi, read_gpus
 
 DATA = Path(__file__).parent / "data" / "gpu"
 GIB = 1024**3

@@ -8,7 +8,7 @@ import os
 from click.testing import CliRunner
 
 from llmctl.cli import cli
-from llmctl.hostchecks import rules
+from llmctl.verify.checks import rules
 
 NFT_RULESET = """table inet nixos-fw {
 	chain input-allow {
@@ -38,7 +38,7 @@ def test_firewall_rules_come_from_iptables_when_nft_shows_none(tmp_path, monkeyp
     the check is not skipped as if no firewall were loaded."""
     import testinfra
 
-    from llmctl.hostchecks.test_host import _firewall_ruleset
+    from llmctl.verify.checks.test_host import _firewall_ruleset
 
     for name, output in (("nft", ""), ("iptables-save", IPTABLES_SAVE)):
         program = tmp_path / name
@@ -113,11 +113,11 @@ def test_a_host_without_a_readable_spec_is_one_clear_error(tmp_path, monkeypatch
     in for SSH): missing or broken, verify stops with the file named, before any check."""
     import pytest
 
-    from llmctl.core.verify import run_host_checks
     from llmctl.errors import StackSpecError
+    from llmctl.verify.runner import run_host_checks
 
     host_spec = tmp_path / "stack.json"
-    monkeypatch.setattr("llmctl.hostchecks.plugin.DEFAULT_STACK_PATH", host_spec)
+    monkeypatch.setattr("llmctl.verify.checks.plugin.DEFAULT_STACK_PATH", host_spec)
     with pytest.raises(StackSpecError, match=f"stack spec {host_spec} does not exist on local://") as missing:
         run_host_checks("local://", None)
     assert "--stack FILE" in missing.value.hint

@@ -7,7 +7,8 @@ from http.server import BaseHTTPRequestHandler
 
 import pytest
 
-from llmctl.core.hub import HubClient, HubError, find_token
+from llmctl.errors import HubError
+from llmctl.hub.client import HubClient, find_token
 from testkit.http_server import QuietHTTPServer
 
 REPO = "fake-org/Range-GGUF"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import json
 import os
 import shutil
 import struct
@@ -13,8 +14,8 @@ import gguf
 import numpy as np
 import pytest
 
-from llmctl.core.gguf_summary import SummaryCache
-from llmctl.core.inventory import scan
+from llmctl.gguf.summary import SummaryCache
+from llmctl.library.inventory import scan
 
 
 def place(folder: Path, source: Path, name: str | None = None) -> Path:
@@ -244,6 +245,22 @@ def test_cache_answers_unchanged_files_and_notices_changes(tmp_path, tiny_models
     again = SummaryCache(tmp_path / "cache")
     assert by_id(scan(root, again))["b"].role == "rerank"
     assert (again.hits, again.misses) == (1, 1)
+
+
+def test_cache_keeps_entries_per_file_so_two_folders_do_not_evict_each_other(tmp_path, tiny_models):
+    first, second = tmp_path / "first", tmp_path / "second"
+    place(first, tiny_models.chat, "a.gguf")
+    place(second, tiny_models.embedding, "b.gguf")
+    for folder in (first, second):
+        scan(folder, SummaryCache(tmp_path / "cache"))
+    for folder in (first, second, first):
+        warm = SummaryCache(tmp_path / "cache")
+        scan(folder, warm)
+        assert (warm.hits, warm.misses) == (1, 0), f"{folder.name} was evicted by the other folder's scan"
+    (first / "a.gguf").unlink()  # gone: its entry leaves with the next scan of its folder
+    scan(first, SummaryCache(tmp_path / "cache"))
+    entries = json.loads((tmp_path / "cache" / "gguf-summaries.json").read_text())["entries"]
+    assert [entry["path"] for entry in entries.values()] == [str(second / "b.gguf")]
 
 
 @pytest.mark.parametrize("entry", ["not json", "entries not a map", 1, {"bogus": 1}])

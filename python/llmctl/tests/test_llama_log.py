@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from llmctl.core.llama_log import is_host_buffer, parse_allocations
+from testkit.llama_log import is_host_buffer, parse_allocations
 
 GPU_LOG = """\
 load_tensors: offloading output layer to GPU

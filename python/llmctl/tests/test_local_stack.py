@@ -189,7 +189,7 @@ def test_requests_over_ssh_go_through_curl_on_the_host(stack):
     the same command line here, against the real gateway."""
     import testinfra
 
-    from llmctl.hostchecks.plugin import _curl_http
+    from llmctl.verify.checks.plugin import _curl_http
 
     host = testinfra.get_host("local://")
     gateway = stack.stack_json["endpoints"]["gateway"]["url"]

@@ -6,7 +6,7 @@ from pathlib import PurePath
 
 import pytest
 
-from llmctl.core.model_ids import model_id_for, safe_id, split_parts, unique_ids
+from llmctl.library.ids import model_id_for, safe_id, split_parts, unique_ids
 
 
 @pytest.mark.parametrize(

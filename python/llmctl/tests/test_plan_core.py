@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from llmctl.core.kv_cache import context_layout, layer_caches, swa_cells
-from llmctl.core.placement import place
-from llmctl.core.planner import FITS, HYBRID, NO_FIT, Budget, PlanInputError, PlanRequest, largest_context, plan
+from llmctl.errors import PlanInputError
+from llmctl.plan.budgets import Budget
+from llmctl.plan.kv_cache import context_layout, layer_caches, swa_cells
+from llmctl.plan.placement import place
+from llmctl.plan.planner import FITS, HYBRID, NO_FIT, PlanRequest, largest_context, plan
 from testkit.plan_shapes import MIB, dense, shape
 
 GIB = 1024**3

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from llmctl.core.fleet import plan_fleet, size_model
-from llmctl.core.planner import FITS, HYBRID, Budget, PlanRequest
+from llmctl.plan.budgets import Budget
+from llmctl.plan.fleet import plan_fleet, size_model
+from llmctl.plan.planner import FITS, HYBRID, PlanRequest
 from testkit.plan_shapes import MIB, dense
 
 GIB = 1024**3

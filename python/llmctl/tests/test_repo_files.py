@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from llmctl.core.model_ids import model_id_for
-from llmctl.core.repo_files import RemoteFile, group_units, is_safe_path, missing_parts, quant_of, select
+from llmctl.hub.files import RemoteFile, group_units, is_safe_path, missing_parts, quant_of, select
+from llmctl.library.ids import model_id_for
 
 
 def _units(*paths: str):

@@ -134,3 +134,66 @@ def test_any_json_value_is_accepted_or_rejected_with_a_stack_error(document):
         parse_stack(document)
     except StackSpecError as error:
         assert error.message.startswith("stack spec")
+
+
+def test_stack_show_json_is_a_stack_spec_that_reads_back(tmp_path, stack_document):
+    from click.testing import CliRunner
+
+    from llmctl.cli import cli
+
+    stack_document["endpoints"]["gatewayAdmin"] = {"url": "http://127.0.0.1:9901", "health": "/ready"}
+    stack_document["llamaSwap"] = {"ttl": 300, "groups": {"small": {"swap": False, "members": ["a"]}}}
+    stack_document["llamaServer"] = {"autoSize": True, "extraArgs": ["--threads", "4"]}
+    stack_document["secrets"] = {"files": ["/run/keys/api"]}
+    first = CliRunner().invoke(cli, ["stack", "show", "--json", "--stack", str(write(tmp_path, stack_document))])
+    assert first.exit_code == 0, first.stderr
+    shown = json.loads(first.stdout)
+    # The keys of stack.json, every default written out.
+    assert set(shown) >= {"version", "modelsDir", "endpoints", "gpu", "llamaServer", "llamaSwap", "models"}
+    assert "models_dir" not in shown and "raw" not in shown and "path" not in shown
+    assert shown["endpoints"]["chat"] == {
+        "url": "http://127.0.0.1:8000",
+        "enable": True,
+        "model": "devstral",
+        "openFirewall": False,
+        "aliases": [],
+        "fallbacks": [],
+        "health": "/health",
+    }
+    assert shown["llamaServer"]["binary"] == "llama-server" and shown["llamaSwap"]["autoDiscover"] is True
+    assert shown["models"]["devstral"]["serve"] == "dedicated"
+
+    again_file = tmp_path / "shown" / "stack.json"
+    again_file.parent.mkdir()
+    again_file.write_text(first.stdout)
+    again = CliRunner().invoke(cli, ["stack", "show", "--json", "--stack", str(again_file)])
+    assert again.exit_code == 0, again.stderr
+    assert json.loads(again.stdout) == shown
+    original, reread = load_stack(write(tmp_path, stack_document)), load_stack(again_file)
+    assert [(e.name, e.url, e.health) for e in reread.endpoints.values()] == [
+        (e.name, e.url, e.health) for e in original.endpoints.values()
+    ]
+    assert (reread.gpu, reread.llama_server, reread.llama_swap, reread.models) == (
+        original.gpu,
+        original.llama_server,
+        original.llama_swap,
+        original.models,
+    )
+
+
+def test_health_paths_default_per_endpoint_and_can_be_set(tmp_path, stack_document):
+    stack_document["endpoints"]["ollama"] = {"url": "http://127.0.0.1:11434"}
+    stack_document["endpoints"]["webui"] = {"url": "http://127.0.0.1:3001", "health": "/api/health"}
+    spec = load_stack(write(tmp_path, stack_document))
+    health = {name: endpoint.health for name, endpoint in spec.endpoints.items()}
+    assert health == {
+        "gateway": "/health",
+        "chat": "/health",
+        "embedding": "/health",
+        "rerank": "/health",
+        "ollama": "/api/version",
+        "webui": "/api/health",
+    }
+    stack_document["endpoints"]["chat"]["health"] = "health"
+    with pytest.raises(StackSpecError, match=r"endpoints\.chat\.health"):
+        load_stack(write(tmp_path, stack_document))

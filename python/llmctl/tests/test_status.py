@@ -212,3 +212,18 @@ def test_a_hung_service_does_not_starve_llama_swaps_servers(tmp_path, replays):
         }
     ]
     assert {"/health", "/props", "/slots"} <= set(upstream.requests)
+
+
+def test_up_or_down_is_decided_by_the_endpoints_health_path(tmp_path, replays):
+    servers = replays()
+    endpoints = {
+        "llamaSwap": {"url": servers["llamaSwap"].url, "health": "/v1/models"},  # answers: up
+        "webui": {"url": servers["webui"].url, "health": "/no-such-health"},  # 404: down
+    }
+    result = status(write_stack(tmp_path, {}, endpoints), "--json")
+    assert result.exit_code == 1
+    services = by_name(json.loads(result.stdout))
+    assert services["llamaSwap"]["state"] == "up"
+    assert services["llamaSwap"]["probes"]["health"]["url"] == servers["llamaSwap"].url + "/v1/models"
+    assert services["webui"]["state"] == "down"
+    assert services["webui"]["problems"][0].startswith("GET /no-such-health: HTTP 404")

@@ -6,9 +6,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from llmctl.core.server_flags import capabilities_from_help, default_capabilities, probe
-from llmctl.core.swap_cmd import join_cmd, quote_arg, server_argv
 from llmctl.errors import LlmctlError
+from llmctl.flags import capabilities_from_help, default_capabilities, probe
+from llmctl.serving.swap_cmd import discovered_argv, join_cmd, quote_arg
 from testkit.llama_swap_cmd import LlamaSwapCmdError, cmd_to_argv, posix_split, sanitize_command
 from testkit.tools import llama_server_bin
 
@@ -110,13 +110,13 @@ def test_an_unquoted_macro_would_be_rejected_by_llama_swap():
     ],
 )
 def test_flags_for_role_and_host(role, settings, caps, expected):
-    argv = server_argv("bin", "/m.gguf", role, settings, caps)
+    argv = discovered_argv("bin", "/m.gguf", role, settings, caps)
     assert argv[:5] == ["bin", "-m", "/m.gguf", "--port", "${PORT}"]
     assert argv[5:] == expected
 
 
 def test_extra_arguments_come_last():
-    argv = server_argv("bin", "/m.gguf", "embedding", {"context_size": 8, "extra_args": ["--threads", 2]}, NEW)
+    argv = discovered_argv("bin", "/m.gguf", "embedding", {"context_size": 8, "extra_args": ["--threads", 2]}, NEW)
     assert argv[5:] == ["-c", "8", "--embedding", "--threads", "2"]
 
 

@@ -1,8 +1,11 @@
 # The services.local-llm option declarations as documentation data (for docs/options.md).
-{ nixpkgsLib }:
+{
+  nixpkgs,
+  nixpkgsLib ? nixpkgs + "/lib",
+}:
 let
   lib = import nixpkgsLib;
-  evaluated = import ./evaluate.nix { inherit nixpkgsLib; };
+  evaluated = import ./evaluate.nix { inherit nixpkgs nixpkgsLib; };
   docs = lib.optionAttrSetToDocList evaluated.options.services.local-llm;
 in
 map (

@@ -1,5 +1,5 @@
-"""The click machinery every command group shares: lazy loading, the error
-convention and the options that several commands take."""
+"""The click machinery every command group shares: lazy loading, the run context
+and the error convention (the options several commands take are in options.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import click
 
 from llmctl import output
-from llmctl.errors import EXIT_FAILURE, LlmctlError
+from llmctl.errors import EXIT_FAILURE, LlmctlError, foreign_error
 
 
 @dataclass
@@ -62,6 +62,10 @@ class LazyGroup(click.Group):
         except Exception as error:
             if _debug_requested(ctx):
                 raise
+            known = foreign_error(error)
+            if known is not None:
+                _report(known.message, known.hint)
+                ctx.exit(known.exit_code)
             _report(
                 f"unexpected {type(error).__name__}: {error}",
                 "run again with --debug for the traceback, and report it if it is a bug",
@@ -80,29 +84,6 @@ def _report(message: str, hint: str | None) -> None:
     click.echo(click.style("Error: ", fg="red", bold=True) + message, err=True)
     if hint:
         output.hint(hint)
-
-
-def _store_stack(ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
-    if value is not None:
-        root = ctx.find_root()
-        if root.obj is None:
-            root.obj = RunContext()
-        root.obj.stack_path = value
-    return value
-
-
-def stack_option(function):
-    """`--stack FILE` on a command: the stack spec to read (overrides the global one)."""
-    return click.option(
-        "--stack",
-        "stack_path",
-        metavar="FILE",
-        type=click.Path(dir_okay=False),
-        callback=_store_stack,
-        expose_value=False,
-        is_eager=True,
-        help="Stack spec to read (default: $LOCAL_LLM_STACK or /etc/local-llm/stack.json).",
-    )(function)
 
 
 def run_context(ctx: click.Context | None = None) -> RunContext:

@@ -45,8 +45,8 @@ def cli(ctx: click.Context, debug: bool, stack_path: str | None) -> None:
     """Run-time control for a local-llm host.
 
     Reads the stack spec written by the NixOS module (or by hand off NixOS)
-    and manages what changes at run time: models, downloads, status,
-    capacity planning, benchmarks and verification.
+    and manages what changes at run time: models, downloads, discovery,
+    status, capacity planning and verification.
 
     \b
     Examples:

@@ -73,10 +73,3 @@ def table(headers: Sequence[str], rows: Iterable[Sequence[Any]], title: str | No
     for row in rows:
         grid.add_row(*("" if cell is None else str(cell) for cell in row))
     console.print(grid)
-
-
-def json_option(function):
-    """The `--json` flag shared by every read command, bound to `json_`."""
-    return click.option(
-        "--json", "json_", is_flag=True, help="Write only JSON to stdout (messages still go to stderr)."
-    )(function)

@@ -2,26 +2,39 @@
 
 The document is validated against `schemas/stack.schema.json` (the same schema the
 Nix generators are tested against) and turned into plain dataclasses with the
-defaults filled in. Every error names the file and the key.
+defaults filled in; `StackSpec.to_document()` turns them back into a document with
+the same keys (what `llmctl stack show --json` prints, readable with `--stack`).
+Every error names the file and the key.
 """
 
 from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass, field
+import re
+from dataclasses import dataclass, field, fields
 from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from llmctl.datafiles import read_json
 from llmctl.errors import StackSpecError
 
-DEFAULT_STACK_PATH = Path("/etc/local-llm/stack.json")
+# The paths nix/lib writes too (data/defaults.json, read by nix/lib/defaults.nix).
+_PATHS = read_json("defaults.json")["paths"]
+DEFAULT_STACK_PATH = Path(_PATHS["stackFile"])
 STACK_ENV = "LOCAL_LLM_STACK"
-DEFAULT_MODELS_DIR = "/var/lib/local-llm/models"
-DEFAULT_SWAP_CONFIG = "/var/lib/llama-swap/config.yaml"
+DEFAULT_MODELS_DIR = _PATHS["modelsDir"]
+DEFAULT_SWAP_CONFIG = _PATHS["llamaSwapConfig"]
 SPEC_VERSION = 1
+HEALTH_PATHS = "health-paths.json"
+
+
+def default_health_path(endpoint: str) -> str:
+    """Where the endpoint called `endpoint` answers when healthy (data/health-paths.json,
+    the table nix/lib/stack.nix writes into stack.json)."""
+    return read_json(HEALTH_PATHS)["paths"].get(endpoint, "/")
 
 
 @dataclass(frozen=True)
@@ -34,6 +47,7 @@ class Endpoint:
     open_firewall: bool = False
     aliases: tuple[str, ...] = ()
     fallbacks: tuple[str, ...] = ()
+    health: str = "/"  # the path that answers when the service is healthy
 
 
 @dataclass(frozen=True)
@@ -114,6 +128,43 @@ class StackSpec:
         found = self.endpoints.get(name)
         return found if found is not None and found.enable else None
 
+    def to_document(self) -> dict[str, Any]:
+        """The spec as a stack.json document, every default filled in (valid input for
+        `load_stack`, which gives back an equal spec)."""
+        document = {
+            "version": SPEC_VERSION,
+            "host": self.host,
+            "modelsDir": str(self.models_dir),
+            "modelsDirOwner": self.models_dir_owner,
+            "modelsDirMode": self.models_dir_mode,
+            "secrets": {"files": list(self.secret_files)},
+            "generatedConfigs": list(self.generated_configs),
+            "endpoints": {name: _document(e, drop_none=True) for name, e in self.endpoints.items()},
+            "gpu": _document(self.gpu),
+            "llamaServer": _document(self.llama_server),
+            "llamaSwap": _document(self.llama_swap),
+            "gateway": _document(self.gateway),
+            "models": {name: _document(m, drop_none=True) for name, m in self.models.items()},
+        }
+        return {key: value for key, value in document.items() if value is not None}
+
+
+# stack.json keys that are not the camelCase of the field name.
+DOCUMENT_KEYS = {"memory_gib": "memoryGiB"}
+
+
+def _document(section: Any, *, drop_none: bool = False) -> dict[str, Any]:
+    """A section of the spec under its stack.json keys; `drop_none` leaves out unset
+    values whose schema takes no null (a model's role, an endpoint's unit)."""
+    document = {}
+    for spec_field in fields(section):
+        value = getattr(section, spec_field.name)
+        if spec_field.name == "name" or (drop_none and value is None):
+            continue
+        key = DOCUMENT_KEYS.get(spec_field.name) or re.sub(r"_(.)", lambda m: m[1].upper(), spec_field.name)
+        document[key] = list(value) if isinstance(value, tuple) else value
+    return document
+
 
 @cache
 def schema() -> dict[str, Any]:
@@ -176,6 +227,7 @@ def parse_stack(document: Any, path: Path | None = None, *, validate: bool = Tru
             open_firewall=value.get("openFirewall", False),
             aliases=tuple(value.get("aliases", ())),
             fallbacks=tuple(url.rstrip("/") for url in value.get("fallbacks", ())),
+            health=value.get("health", default_health_path(name)),
         )
         for name, value in document.get("endpoints", {}).items()
     }

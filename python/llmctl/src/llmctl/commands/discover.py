@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
-from llmctl.app import run_context, stack_option
-from llmctl.commands.models import models_dir_option, no_cache_option, scan_models
+from llmctl.app import run_context
+from llmctl.options import models_dir_option, no_cache_option, resolve_models_dir, stack_option
 
 
 @click.command()
@@ -24,7 +24,7 @@ from llmctl.commands.models import models_dir_option, no_cache_option, scan_mode
 )
 @no_cache_option
 @stack_option
-def discover(models_dir: str | None, output: str | None, llama_swap_version: int | None, no_cache: bool) -> None:
+def discover(models_dir, output: str | None, llama_swap_version: int | None, no_cache: bool) -> None:
     """Write the llama-swap config for every usable model in the models folder.
 
     Each model gets an entry that starts llama-server with the flags for its
@@ -38,53 +38,32 @@ def discover(models_dir: str | None, output: str | None, llama_swap_version: int
       llmctl discover --models-dir ~/models --output - --llama-swap-version 250
       llmctl --stack ./stack.json discover -o ./llama-swap.yaml
     """
-    from llmctl.core.server_flags import probe
-    from llmctl.core.swap_config import build_swap_config
+    from pathlib import Path
+
     from llmctl.output import info, warn
+    from llmctl.serving.discovery import discover as run_discovery
+    from llmctl.serving.discovery import write_config
 
     spec = run_context().stack(required=False)
-    inventory = scan_models(models_dir, no_cache)
-    probed = probe(spec.llama_server.binary)
-    config = build_swap_config(inventory, spec, probed.capabilities, llama_swap_version)
-    text = config.to_yaml(str(inventory.root))
-
-    for item in inventory.invalid:
+    found = run_discovery(resolve_models_dir(models_dir), spec, llama_swap_version, use_cache=not no_cache)
+    for item in found.inventory.invalid:
         warn(f"not served: {item.path}: {item.reason}")
-    for model in inventory.models:
+    for model in found.inventory.models:
         if not model.usable:
             warn(f"not served: {model.id}: {'; '.join(model.notes)}")
-    for problem in config.problems:
+    for problem in found.config.problems:
         warn(problem)
-    if probed.problem is not None:
+    if found.probed.problem is not None:
         info(
-            f"{spec.llama_server.binary} cannot be run here ({probed.problem}): using the flag table's defaults "
+            f"{spec.llama_server.binary} cannot be run here ({found.probed.problem}): using the flag table's defaults "
             "(the llama.cpp of the pinned nixpkgs)"
         )
 
     target = output or spec.llama_swap.config_file
     if target == "-":
-        click.echo(text, nl=False)
+        click.echo(found.text, nl=False)
         return
-    _write(target, text, len(config.document["models"]))
-
-
-def _write(target: str, text: str, count: int) -> None:
-    from pathlib import Path
-
-    from llmctl.core.atomic import write_if_changed
-    from llmctl.errors import LlmctlError
-    from llmctl.output import info
-
     path = Path(target)
-    if not path.parent.is_dir():
-        raise LlmctlError(
-            f"cannot write {path}: folder {path.parent} does not exist", hint="create it or pass --output"
-        )
-    try:
-        written = write_if_changed(path, text)
-    except OSError as error:
-        raise LlmctlError(
-            f"cannot write {path}: {error.strerror or error}", hint="check permissions or pass --output"
-        ) from error
-    state = "written" if written else "unchanged"
-    info(f"{path}: {state} ({count} model{'s' if count != 1 else ''})")
+    written = write_config(path, found.text)
+    count = found.model_count
+    info(f"{path}: {'written' if written else 'unchanged'} ({count} model{'s' if count != 1 else ''})")

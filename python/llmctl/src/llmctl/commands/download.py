@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
 
-from llmctl.app import run_context, stack_option
-from llmctl.errors import LlmctlError, UsageError
-from llmctl.output import decimal_size, emit_json, info, json_option, table
+from llmctl.options import json_option, models_dir_option, resolve_models_dir, stack_option
+from llmctl.output import decimal_size, emit_json, info, table
 
 
 @click.command()
@@ -23,9 +20,7 @@ from llmctl.output import decimal_size, emit_json, info, json_option, table
     help="Also download files matching GLOB (case-sensitive, `*` crosses `/`); repeatable.",
 )
 @click.option("--revision", default="main", show_default=True, help="Branch, tag or commit to download from.")
-@click.option(
-    "--models-dir", type=click.Path(file_okay=False), help="Models folder (default: modelsDir of the stack spec)."
-)
+@models_dir_option
 @click.option(
     "--dry-run", is_flag=True, help="Only show the files, their sizes, the total and the free space left afterwards."
 )
@@ -55,125 +50,57 @@ def download(repo, quants, everything, include, revision, models_dir, dry_run, t
       llmctl download unsloth/gemma-3-4b-it-GGUF UD-Q4_K_XL --no-mmproj
       HF_TOKEN=hf_... llmctl download meta-llama/Llama-3.2-1B-GGUF Q8_0 --json
     """
-    from llmctl.core import hub, repo_files, transfer
-    from llmctl.core.atomic import announce_change
+    from llmctl.errors import QuantRequired
+    from llmctl.hub.download import DownloadRequest
+    from llmctl.hub.download import download as fetch
+    from llmctl.hub.progress import for_terminal
 
-    repo, quants = _parse_repo(repo, list(quants))
-    folder = Path(models_dir) if models_dir else run_context().stack(required=False).models_dir
-    client = hub.HubClient(token=hub.find_token(token_file))
-    ref = client.resolve_revision(repo, revision)
-    units = repo_files.group_units(client.list_files(ref))
-    if not repo_files.model_units(units) and not include:
-        raise LlmctlError(f"{repo}@{revision} has no GGUF model files", hint="check the repository name")
-    if not quants and not everything and not include:
-        _show_quants(units, json_)
-        raise UsageError(
-            f"{repo}: name the quant(s) to download",
-            hint=f"e.g. `llmctl download {repo} {_example_quant(units)}`, or --all for every quant",
-        )
-    selection = repo_files.select(
-        units, quants, everything=everything, include=list(include), projectors=not no_mmproj
+    request = DownloadRequest(
+        repo,
+        quants,
+        everything=everything,
+        include=include,
+        revision=revision,
+        projectors=not no_mmproj,
+        token_file=token_file,
     )
-    if selection.unmatched:
-        listed = ", ".join(sorted({q for q, _, _ in repo_files.available_quants(units)}, key=str.lower))
-        raise UsageError(
-            f"{repo}: no file for quant {', '.join(selection.unmatched)}; available: {listed}",
-            hint="quants match case-insensitively and exactly; --all downloads every quant",
-        )
-    if not selection.units:
-        raise UsageError(f"{repo}: --include {' '.join(include)} matches no GGUF file")
-    for unit in selection.units:
-        missing = repo_files.missing_parts(unit)
-        if missing:
-            raise LlmctlError(f"{repo}: {unit.path} is incomplete on the Hub, missing {', '.join(missing)}")
-
-    repo_dir = transfer.repo_folder(folder, ref.repo)
-    staging = transfer.partial_root(folder, ref.repo)
-    to_write = [transfer.bytes_needed(u, repo_dir, staging) for u in selection.units]
-    needed = sum(to_write)
-    free = transfer.free_bytes(folder)
+    try:
+        result = fetch(request, resolve_models_dir(models_dir), for_terminal(quiet=json_), dry_run=dry_run)
+    except QuantRequired as error:
+        _show_quants(error.available, json_)
+        raise
     if dry_run:
-        _show_plan(ref, list(zip(selection.units, to_write, strict=True)), repo_dir, needed, free, json_)
-        return
-    if needed > free:
-        raise LlmctlError(
-            f"not enough free space in {folder}: {decimal_size(needed)} to write, {decimal_size(free)} available",
-            hint="free some space, or pass --models-dir on a larger filesystem",
-        )
-    progress = _progress(json_, sum(u.size for u in selection.units))
-    results = []
-    try:
-        _writable(staging, folder)
-        with progress:
-            for unit in selection.units:
-                status = transfer.download_unit(client, ref, unit, repo_dir, staging, progress)
-                results.append((unit, status))
-    finally:
-        transfer.cleanup_staging(staging)
-    if any(status == "downloaded" for _, status in results):
-        announce_change(folder)
-    _summary(ref, results, repo_dir, json_)
+        _show_plan(result, json_)
+    else:
+        _summary(result, json_)
 
 
-def _writable(staging: Path, folder: Path) -> None:
-    """Fail before the first byte when the models folder refuses writes (read-only, another owner)."""
-    try:
-        staging.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise LlmctlError(
-            f"cannot write to the models folder {folder}: {error.strerror}",
-            hint="run as a user who may write there, or pass --models-dir",
-        ) from None
-
-
-def _parse_repo(repo: str, quants: list[str]) -> tuple[str, list[str]]:
-    repo = repo.removeprefix("hf:").strip("/")
-    if ":" in repo:
-        repo, quant = repo.split(":", 1)
-        quants = [quant, *quants]
-    if repo.count("/") != 1 or not all(repo.split("/")):
-        raise UsageError(
-            f"{repo!r} is not a Hub repository", hint="write ORG/NAME, e.g. bartowski/Meta-Llama-3.1-8B-Instruct-GGUF"
-        )
-    return repo, quants
-
-
-def _example_quant(units) -> str:
-    from llmctl.core.repo_files import available_quants
-
-    quants = [q for q, _, _ in available_quants(units)]
-    return next((q for q in quants if q.upper() == "Q4_K_M"), quants[0] if quants else "Q4_K_M")
-
-
-def _show_quants(units, json_: bool) -> None:
-    from llmctl.core.repo_files import available_quants
-
-    rows = available_quants(units)
+def _show_quants(rows, json_: bool) -> None:
     if json_:
         emit_json({"quants": [{"quant": q, "size": size, "path": path} for q, size, path in rows]})
         return
     table(["quant", "size", "file"], [(q, decimal_size(size), path) for q, size, path in rows])
 
 
-def _show_plan(ref, plan, repo_dir, needed, free, json_: bool) -> None:
-    """`plan`: (unit, bytes it still has to write) for every selected unit."""
+def _show_plan(result, json_: bool) -> None:
+    """The files, their sizes and what is still to write."""
     files = [
         {
-            "path": unit.path,
-            "size": unit.size,
-            "parts": [p.path for p in unit.parts],
-            "present": to_write == 0,
-            "model_id": None if unit.projector else unit.model_id,
+            "path": f.unit.path,
+            "size": f.unit.size,
+            "parts": [p.path for p in f.unit.parts],
+            "present": f.to_write == 0,
+            "model_id": None if f.unit.projector else f.unit.model_id,
         }
-        for unit, to_write in plan
+        for f in result.files
     ]
-    total = sum(unit.size for unit, _ in plan)
+    ref, total, needed, free = result.ref, result.total_bytes, result.to_write, result.free_bytes
     if json_:
         emit_json(
             {
                 "repo": ref.repo,
                 "commit": ref.commit,
-                "target": str(repo_dir),
+                "target": str(result.target),
                 "files": files,
                 "total": total,
                 "to_write": needed,
@@ -184,44 +111,31 @@ def _show_plan(ref, plan, repo_dir, needed, free, json_: bool) -> None:
     table(
         ["file", "size", "state"],
         [(f["path"], decimal_size(f["size"]), "present" if f["present"] else "to download") for f in files],
-        title=f"{ref.repo} @ {ref.commit[:12]} -> {repo_dir}",
+        title=f"{ref.repo} @ {ref.commit[:12]} -> {result.target}",
     )
     click.echo(
         f"total {decimal_size(total)}, to write {decimal_size(needed)}, free afterwards {decimal_size(free - needed)}"
     )
 
 
-def _summary(ref, results, repo_dir: Path, json_: bool) -> None:
-    model_ids = sorted({unit.model_id for unit, _ in results if not unit.projector})
+def _summary(result, json_: bool) -> None:
     if json_:
         emit_json(
             {
-                "repo": ref.repo,
-                "commit": ref.commit,
-                "target": str(repo_dir),
+                "repo": result.ref.repo,
+                "commit": result.ref.commit,
+                "target": str(result.target),
                 "files": [
-                    {"path": str(repo_dir / unit.path), "size": unit.size, "status": status}
-                    for unit, status in results
+                    {"path": str(result.target / f.unit.path), "size": f.unit.size, "status": f.status}
+                    for f in result.files
                 ],
-                "model_ids": model_ids,
+                "model_ids": result.model_ids,
             }
         )
         return
-    downloaded = [unit for unit, status in results if status == "downloaded"]
+    downloaded = [f.unit for f in result.files if f.status == "downloaded"]
     info(
         f"{len(downloaded)} downloaded ({decimal_size(sum(u.size for u in downloaded))}), "
-        f"{len(results) - len(downloaded)} already present, in {repo_dir}"
+        f"{len(result.files) - len(downloaded)} already present, in {result.target}"
     )
-    click.echo("model IDs: " + ", ".join(model_ids))
-
-
-def _progress(json_: bool, total: int):
-    import sys
-
-    from llmctl.core.download_progress import PlainProgress, QuietProgress, RichProgress
-
-    if json_:
-        return QuietProgress()
-    if sys.stderr.isatty():
-        return RichProgress(total)
-    return PlainProgress()
+    click.echo("model IDs: " + ", ".join(result.model_ids))

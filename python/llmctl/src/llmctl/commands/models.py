@@ -4,36 +4,8 @@ from __future__ import annotations
 
 import click
 
-from llmctl.app import run_context, stack_option
-from llmctl.output import binary_size, emit_json, json_option, table
-
-
-def models_dir_option(function):
-    return click.option(
-        "--models-dir",
-        metavar="DIR",
-        type=click.Path(file_okay=False),
-        help="Models folder to scan (default: modelsDir of the stack spec).",
-    )(function)
-
-
-def no_cache_option(function):
-    return click.option(
-        "--no-cache",
-        is_flag=True,
-        help="Read every GGUF header instead of reusing the summaries of unchanged files.",
-    )(function)
-
-
-def scan_models(models_dir: str | None, no_cache: bool):
-    """Scan the folder given on the command line or named by the stack spec."""
-    from pathlib import Path
-
-    from llmctl.core.gguf_summary import NoCache, SummaryCache
-    from llmctl.core.inventory import scan
-
-    folder = Path(models_dir) if models_dir else run_context().stack(required=False).models_dir
-    return scan(folder, NoCache() if no_cache else SummaryCache())
+from llmctl.options import json_option, models_dir_option, no_cache_option, resolve_models_dir, stack_option
+from llmctl.output import binary_size, emit_json, table
 
 
 @click.command()
@@ -41,7 +13,7 @@ def scan_models(models_dir: str | None, no_cache: bool):
 @no_cache_option
 @stack_option
 @json_option
-def models(models_dir: str | None, no_cache: bool, json_: bool) -> None:
+def models(models_dir, no_cache: bool, json_: bool) -> None:
     """List the models in the models folder.
 
     Shows each model's ID (as llama-swap will serve it), role (chat, embedding,
@@ -54,9 +26,10 @@ def models(models_dir: str | None, no_cache: bool, json_: bool) -> None:
       llmctl models
       llmctl models --models-dir ~/models --json
     """
+    from llmctl.library.inventory import load
     from llmctl.output import info
 
-    inventory = scan_models(models_dir, no_cache)
+    inventory = load(resolve_models_dir(models_dir), use_cache=not no_cache)
     if json_:
         emit_json(inventory.to_json())
         return

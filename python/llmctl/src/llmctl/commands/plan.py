@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
 
-from llmctl.app import run_context, stack_option
-from llmctl.core.gpu_profiles import PROFILES
-from llmctl.core.kv_cache import KV_TYPES
-from llmctl.errors import UsageError
-from llmctl.output import binary_size, emit_json, info, json_option, table, warn
-
-CTX_TABLE_TYPES = ("f16", "q8_0", "q4_0")
+from llmctl.app import run_context
+from llmctl.options import json_option, models_dir_option, stack_option
+from llmctl.output import binary_size, emit_json, info, table, warn
+from llmctl.plan.budgets import PROFILES
+from llmctl.plan.kv_cache import KV_TYPES
 
 
 def _bytes(n: int | None) -> str:
@@ -47,11 +43,7 @@ def _bytes(n: int | None) -> str:
 @click.option("--ubatch", type=click.IntRange(min=1), default=512, show_default=True, help="Physical batch (-ub).")
 @click.option("--no-flash-attn", is_flag=True, help="Plan for -fa off (attention scores in the compute buffer).")
 @click.option("--ctx-table", is_flag=True, help="Also show the largest context per KV type (f16, q8_0, q4_0).")
-@click.option(
-    "--models-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Folder to look model IDs up in (default: the stack spec's modelsDir).",
-)
+@models_dir_option
 @stack_option
 @json_option
 def plan(
@@ -84,14 +76,12 @@ def plan(
       llmctl plan unsloth/Qwen3-8B-GGUF --gpu strix-halo
       llmctl plan ./model.gguf --ctx-table --json
     """
-    from llmctl.core.gpu_profiles import budget_profile
-    from llmctl.core.model_source import resolve_models
-    from llmctl.core.plan_model import model_shape
-    from llmctl.core.planner import Budget, PlanInputError, PlanRequest
+    from llmctl.plan.budgets import budget_for
+    from llmctl.plan.estimate import estimate
+    from llmctl.plan.planner import PlanRequest
 
     stack = run_context().stack(required=False)
-    profile, gib = budget_profile(gpu_profile, gpu_mem, stack.gpu if stack.path else None)
-    budget = Budget.from_profile(profile, gib)
+    budget = budget_for(gpu_profile, gpu_mem, stack.gpu if stack.path else None)
     request = PlanRequest(
         ctx=ctx,
         type_k=kv_type,
@@ -102,22 +92,17 @@ def plan(
         n_ubatch=ubatch,
         flash_attn=not no_flash_attn,
     )
-    sources = resolve_models(model, models_dir or (stack.models_dir if stack.path else None))
-    try:
-        if len(sources) > 1:
-            _quant_rows(model, sources, request, budget, json_)
-            return
-        source = sources[0]
-        _single(source, model_shape(source.headers), request, budget, ctx_table, json_)
-    except PlanInputError as error:
-        raise UsageError(str(error)) from None
+    found = estimate(
+        model, request, budget, models_dir or (stack.models_dir if stack.path else None), ctx_table=ctx_table
+    )
+    if found.quants is not None:
+        _quant_rows(model, found.quants, request, budget, json_)
+    else:
+        _single(found, budget, json_)
 
 
-def _single(source, shape, request, budget, ctx_table, json_) -> None:
-    from llmctl.core.planner import plan
-
-    result = plan(shape, request, budget)
-    table_rows = _ctx_table(shape, request, budget) if ctx_table else None
+def _single(found, budget, json_) -> None:
+    result, source, table_rows = found.plan, found.source, found.ctx_table
     if json_:
         data = result.to_json()
         if source.remote:
@@ -144,33 +129,8 @@ def _single(source, shape, request, budget, ctx_table, json_) -> None:
             )
     for message in result.warnings:
         warn(message)
-    for message in shape.missing:
+    for message in found.shape.missing:
         warn(f"not modelled: {message}")
-
-
-def _ctx_table(shape, request, budget) -> list[dict]:
-    from dataclasses import replace
-
-    from llmctl.core.planner import PlanInputError, largest_context, plan
-
-    rows = []
-    for kv_type in CTX_TABLE_TYPES:
-        typed = replace(request, type_k=kv_type, type_v=kv_type)
-        try:
-            at_ctx = plan(shape, typed, budget)
-        except PlanInputError:
-            continue  # e.g. head size not divisible by the block size
-        largest = largest_context(shape, typed, budget)
-        kv_largest = plan(shape, replace(typed, ctx=largest), budget).kv_cache_bytes if largest else None
-        rows.append(
-            {
-                "kv_type": kv_type,
-                "kv_cache_bytes": at_ctx.kv_cache_bytes,
-                "largest_ctx": largest,
-                "largest_ctx_kv_bytes": kv_largest,
-            }
-        )
-    return rows
 
 
 def _print_plan(result, source) -> None:
@@ -212,8 +172,8 @@ def _print_plan(result, source) -> None:
 
 
 def _verdict_line(result) -> str:
-    from llmctl.core.placement import max_gpu_layers
-    from llmctl.core.planner import FITS, HYBRID
+    from llmctl.plan.placement import max_gpu_layers
+    from llmctl.plan.planner import FITS, HYBRID
 
     n_all = max_gpu_layers(result.shape)
     budget = result.budget
@@ -228,27 +188,7 @@ def _verdict_line(result) -> str:
     return f"verdict:  does NOT fit with -ngl {result.gpu_layers} ({used}); run on the CPU or shrink the context"
 
 
-def _quant_rows(model, sources, request, budget, json_) -> None:
-    from llmctl.core.placement import max_gpu_layers
-    from llmctl.core.plan_model import model_shape
-    from llmctl.core.planner import largest_context, plan
-
-    rows = []
-    for source in sources:
-        shape = model_shape(source.headers)
-        result = plan(shape, request, budget)
-        rows.append(
-            {
-                "quant": source.label,
-                "file_bytes": shape.file_bytes,
-                "bytes_fetched": source.bytes_fetched,
-                "verdict": result.verdict,
-                "gpu_layers": result.gpu_layers,
-                "max_gpu_layers": max_gpu_layers(shape),
-                "largest_ctx": largest_context(shape, request, budget),
-                "plan": result.to_json(),
-            }
-        )
+def _quant_rows(model, rows, request, budget, json_) -> None:
     if json_:
         emit_json({"model": model, "quants": rows})
         return

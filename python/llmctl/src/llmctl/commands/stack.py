@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import click
 
-from llmctl.app import run_context, stack_option
-from llmctl.output import emit_json, json_option, table
+from llmctl.app import run_context
+from llmctl.options import json_option, stack_option
+from llmctl.output import emit_json, table
 
 
 @click.group()
@@ -19,6 +20,9 @@ def stack() -> None:
 def stack_show(json_: bool) -> None:
     """Show the stack spec with defaults filled in.
 
+    With --json the output is a stack spec itself (the keys of stack.json, every
+    default written out), which --stack reads back.
+
     \b
     Examples:
       llmctl stack show
@@ -26,7 +30,7 @@ def stack_show(json_: bool) -> None:
     """
     spec = run_context().stack()
     if json_:
-        emit_json(_as_json(spec))
+        emit_json(spec.to_document())
         return
     click.echo(f"stack spec: {spec.path}")
     click.echo(f"host:       {spec.host or '-'}")
@@ -65,13 +69,3 @@ def stack_check(file: str | None) -> None:
 
     spec = load_stack(file) if file else run_context().stack()
     click.echo(f"{spec.path}: valid (version 1, {len(spec.endpoints)} endpoints, {len(spec.models)} models)", err=True)
-
-
-def _as_json(spec) -> dict:
-    from dataclasses import asdict
-
-    data = asdict(spec)
-    data.pop("raw")
-    data["path"] = str(spec.path) if spec.path else None
-    data["models_dir"] = str(spec.models_dir)
-    return data

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import click
 
-from llmctl.app import run_context, stack_option
-from llmctl.output import binary_size, json_option
+from llmctl.app import run_context
+from llmctl.options import json_option, stack_option
+from llmctl.output import binary_size
 
 DEFAULT_TIMEOUT_S = 2.0
 GIB = 1024**3
@@ -44,13 +45,15 @@ def status(json_: bool, watch: float | None, timeout: float) -> None:
       llmctl --stack ./stack.json status --timeout 1
     """
     if watch is None:
-        report = _first_sweep(timeout)
+        from llmctl.status.collect import collect_checked
+
+        report = collect_checked(run_context().stack_path, timeout)
         _emit(report, json_)
         _fail_if_unhealthy(report)
         return
     import time
 
-    from llmctl.core.status import collect_status
+    from llmctl.status.collect import collect_status
 
     spec = run_context().stack()
     try:
@@ -62,46 +65,6 @@ def status(json_: bool, watch: float | None, timeout: float) -> None:
             time.sleep(watch)
     except KeyboardInterrupt:
         return
-
-
-def _first_sweep(timeout: float):
-    """Sweep while the spec is validated: the schema check imports jsonschema (~60 ms),
-    which would otherwise come on top of a hung service's timeout. A spec that fails
-    validation is still an error, and the sweep's result is then thrown away."""
-    import threading
-
-    from llmctl.core.status import collect_status
-    from llmctl.errors import StackSpecError
-    from llmctl.stack import validate_stack
-
-    context = run_context()
-    try:
-        unchecked = _unchecked_stack(context)
-    except StackSpecError:
-        raise
-    except Exception:  # too malformed to build: the validator names the wrong key
-        return collect_status(context.stack(), timeout)
-    outcome: dict = {}
-
-    def sweep() -> None:
-        try:
-            outcome["report"] = collect_status(unchecked, timeout)
-        except BaseException as error:  # re-raised in the main thread
-            outcome["error"] = error
-
-    worker = threading.Thread(target=sweep, daemon=True, name="status-sweep")
-    worker.start()
-    validate_stack(unchecked.raw, unchecked.path)
-    worker.join()
-    if "error" in outcome:
-        raise outcome["error"]
-    return outcome["report"]
-
-
-def _unchecked_stack(context):
-    from llmctl.stack import load_stack
-
-    return load_stack(context.stack_path, validate=False)
 
 
 def _emit(report, json_: bool, compact: bool = False) -> None:

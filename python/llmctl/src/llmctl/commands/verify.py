@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
-from llmctl.app import run_context, stack_option
-from llmctl.output import json_option
+from llmctl.app import run_context
+from llmctl.options import json_option, stack_option
 
 SYMBOLS = {"pass": "pass", "fail": "FAIL", "error": "ERROR", "skip": "skip"}
 
@@ -25,7 +25,7 @@ def verify(target: str, json_: bool) -> None:
     """Check a host against its stack spec: services, ports, firewall, models folder,
     endpoints, gateway requests and secrets in generated configs.
 
-    Runs the project's pytest-testinfra host checks (llmctl.hostchecks). With
+    Runs the project's pytest-testinfra host checks (llmctl.verify.checks). With
     --stack FILE the host is compared with that file; without it, a remote host
     is compared with its own /etc/local-llm/stack.json. Exit code 1 when a check fails.
 
@@ -35,8 +35,8 @@ def verify(target: str, json_: bool) -> None:
       llmctl verify --host ssh://root@strix-halo
       llmctl verify --stack ./stack.json --json
     """
-    from llmctl.core.verify import run_host_checks
     from llmctl.errors import LlmctlError, UsageError
+    from llmctl.verify.runner import run_host_checks
 
     if not target.startswith(("local://", "ssh://", "paramiko://", "docker://")):
         raise UsageError(f"--host {target!r} is not a host spec", hint="use local:// or ssh://USER@HOST")

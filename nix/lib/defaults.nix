@@ -1,0 +1,14 @@
+# Facts the NixOS modules and the stack spec share, written once: the roles of a
+# dedicated llama-server, default ports and the paths of the stack's files come from
+# llmctl's data/defaults.json (llmctl reads the same file); where a service listens
+# (loopback, or every interface once its port is opened) is decided here.
+let
+  inherit (import ./data.nix) defaults;
+in
+rec {
+  inherit (defaults) roles ports paths;
+
+  loopback = "127.0.0.1";
+  # A service whose port is opened listens on all interfaces; any other on loopback.
+  bindAddress = opened: if opened then "0.0.0.0" else loopback;
+}

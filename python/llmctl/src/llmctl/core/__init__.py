@@ -1,1 +1,0 @@
-"""Shared cores the command groups build on."""

@@ -1,0 +1,175 @@
+"""Host checks: is this host what its stack spec declares?
+
+testinfra's `host` fixture is the checked machine (local or over SSH); `stack` is the
+spec, `endpoint` / `config_file` / `gateway_request` are parametrized by the plugin
+(llmctl.verify.checks.plugin) from the endpoints, generated configs and the three
+request kinds. A failing check says what it found and what the spec says.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from llmctl.verify.checks import rules
+from llmctl.verify.checks.plugin import REQUEST_TIMEOUT_S
+
+
+def fail(reason: str) -> None:
+    pytest.fail(reason, pytrace=False)
+
+
+def test_service_active(host, endpoint):
+    if not host.file("/run/systemd/system").is_directory:
+        pytest.skip(f"systemd is not running on this host, so unit {endpoint.unit} cannot be checked")
+    service = host.service(endpoint.unit)
+    if not service.is_running:
+        fail(f"unit {endpoint.unit} is not active")
+
+
+def test_port_bound_as_declared(host, endpoint):
+    hostname = rules.url_host(endpoint.url)
+    if not rules.is_loopback(hostname) and hostname not in (host.check_output("hostname").lower(), "0.0.0.0"):
+        pytest.skip(f"{endpoint.url} is not on this host")
+    port = rules.url_port(endpoint.url)
+    expected = rules.expected_bind(endpoint.url)
+    addresses = rules.bound_addresses(host.socket.get_listening_sockets(), port)
+    problem = rules.bind_problem(addresses, port, expected)
+    if problem:
+        fail(f"{endpoint.name}: {problem} ({endpoint.url})")
+
+
+def test_firewall_matches_spec(host, stack):
+    ruleset = _firewall_ruleset(host)
+    opened = rules.open_ports(ruleset)
+    problems = []
+    for endpoint in (e for e in stack.endpoints.values() if e.enable):
+        port = rules.url_port(endpoint.url)
+        if endpoint.open_firewall and port not in opened:
+            problems.append(f"{endpoint.name} port {port} should be open but is not")
+        elif not endpoint.open_firewall and rules.expected_bind(endpoint.url) == rules.ALL and port in opened:
+            problems.append(f"{endpoint.name} port {port} is open but the spec does not open it")
+    if problems:
+        fail("; ".join(problems))
+
+
+def _firewall_ruleset(host) -> str:
+    """The first non-empty ruleset of nft, then iptables-save: a host may have nft installed
+    while its firewall is iptables-legacy, whose rules nft does not show."""
+    readers = [command for command in ("nft list ruleset", "iptables-save") if host.exists(command.split()[0])]
+    if not readers:
+        pytest.skip("neither nft nor iptables-save is available, so the firewall cannot be read")
+    failures = []
+    for command in readers:
+        done = host.run(command)
+        if done.rc != 0:
+            failures.append(f"`{command}` failed ({done.stderr.strip()[:120] or f'exit code {done.rc}'})")
+        elif done.stdout.strip():
+            return done.stdout
+    pytest.skip("; ".join(failures) or "no firewall rules are loaded on this host")
+
+
+def test_models_folder(host, stack):
+    folder = host.file(str(stack.models_dir))
+    if not folder.exists:
+        fail(f"models folder {stack.models_dir} does not exist")
+    if not folder.is_directory:
+        fail(f"models folder {stack.models_dir} is not a directory")
+    if stack.models_dir_owner:
+        group = stack.models_dir_owner.partition(":")[2]
+        found = f"{folder.user}:{folder.group}" if group else folder.user
+        if found != stack.models_dir_owner:
+            fail(f"models folder {stack.models_dir} is owned by {found}; the spec says {stack.models_dir_owner}")
+    if stack.models_dir_mode:
+        if folder.mode != int(stack.models_dir_mode, 8):
+            fail(f"models folder {stack.models_dir} has mode {folder.mode:04o}; the spec says {stack.models_dir_mode}")
+    elif folder.mode & 0o002:
+        fail(f"models folder {stack.models_dir} is world-writable (mode {folder.mode:04o})")
+
+
+def test_endpoint_answers(http, endpoint):
+    path = endpoint.health
+    answer = http("GET", endpoint.url + path)
+    if answer.status is None:
+        fail(f"{endpoint.name}: GET {endpoint.url}{path} got no answer: {answer.error}")
+    failing = 500 if endpoint.name == "gateway" else 400  # the listener may route /health nowhere (404)
+    if answer.status >= failing:
+        fail(f"{endpoint.name}: GET {endpoint.url}{path} answered HTTP {answer.status}: {answer.body.strip()[:120]}")
+
+
+GATEWAY_REQUESTS = {
+    "chat": (
+        "/v1/chat/completions",
+        lambda model: {"model": model, "messages": [{"role": "user", "content": "hi"}], "max_tokens": 2},
+        lambda answer: answer["choices"][0]["message"],
+    ),
+    "embedding": (
+        "/v1/embeddings",
+        lambda model: {"model": model, "input": ["hello"]},
+        lambda answer: len(answer["data"][0]["embedding"]) > 0 or None,
+    ),
+    "rerank": (
+        "/v1/rerank",
+        lambda model: {"model": model, "query": "hello", "documents": ["hello world", "goodbye"]},
+        lambda answer: len(answer["results"]) == 2 or None,
+    ),
+}
+
+
+def test_gateway_answers(host, http, stack, gateway_request):
+    gateway = stack.endpoint("gateway")
+    if gateway is None:
+        pytest.skip("the stack spec has no enabled gateway")
+    model = _model_for(stack, gateway_request)
+    if model is None:
+        pytest.skip(f"no {gateway_request} model in the stack spec (endpoints.{gateway_request}.model or models)")
+    path, body, read = GATEWAY_REQUESTS[gateway_request]
+    answer = http(
+        "POST", gateway.url + path, body(model), timeout=REQUEST_TIMEOUT_S, headers=_gateway_auth(host, stack)
+    )
+    if answer.status != 200:
+        detail = answer.error or f"HTTP {answer.status}: {answer.body.strip()[:160]}"
+        fail(f"gateway POST {path} (model {model}): {detail}")
+    try:
+        if read(answer.json()) is None:
+            raise ValueError("empty result")
+    except (ValueError, KeyError, IndexError, TypeError) as error:
+        fail(f"gateway POST {path} (model {model}): unexpected answer ({error}): {answer.body.strip()[:160]}")
+
+
+def _gateway_auth(host, stack) -> dict[str, str]:
+    """The gateway wants `Authorization: Bearer KEY` when the spec names a key file: the
+    first key of that file on the checked host (never printed)."""
+    path = stack.gateway.api_key_file
+    if not path:
+        return {}
+    keys = host.file(path)
+    if not keys.exists:
+        fail(f"gateway API key file {path} does not exist")
+    key = rules.first_api_key(keys.content_string)
+    if key is None:
+        fail(f"gateway API key file {path} holds no key")
+    return {"Authorization": f"Bearer {key}"}
+
+
+def _model_for(stack, role: str) -> str | None:
+    dedicated = stack.endpoint(role)
+    if dedicated is not None and dedicated.model:
+        return dedicated.model
+    return next((m.name for m in stack.models.values() if m.role == role), None)
+
+
+def test_no_secret_in_generated_config(host, stack, config_file):
+    if config_file is None:
+        pytest.skip("the stack spec names no generated configs (generatedConfigs)")
+    if not stack.secret_files:
+        pytest.skip("the stack spec names no secret files (secrets.files)")
+    config = host.file(config_file)
+    if not config.exists:
+        fail(f"generated config {config_file} does not exist")
+    text = config.content_string
+    for secret_path in stack.secret_files:
+        secret = host.file(secret_path)
+        if not secret.exists:
+            fail(f"secret file {secret_path} does not exist")
+        if any(needle in text for needle in rules.secret_needles(secret.content_string)):
+            fail(f"{config_file} contains the contents of secret file {secret_path}")
