@@ -44,7 +44,10 @@ in
     systemd.services.open-webui.serviceConfig = lib.mkIf (settings.gatewayKey != null) {
       LoadCredential = [ "gateway-api-keys:${cfg.gateway.apiKeyFile}" ];
       ExecStartPre = [
-        "${pkgs.writeShellScript "open-webui-gateway-key" settings.gatewayKey.script} %d/gateway-api-keys ${settings.gatewayKey.envFile}"
+        (pkgs.writeShellScript "open-webui-gateway-key" ''
+          set -- "$CREDENTIALS_DIRECTORY/gateway-api-keys" ${lib.escapeShellArg settings.gatewayKey.envFile}
+          ${settings.gatewayKey.script}
+        '')
       ];
       EnvironmentFile = [ "-${settings.gatewayKey.envFile}" ];
     };

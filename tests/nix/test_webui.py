@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import os
 import subprocess
+from pathlib import Path
 
 import pytest
 
 from testkit import openai_client as api
 from testkit.local_stack import local_stack
 from testkit.nixeval import nix_eval
+from testkit.nixeval_modules import evaluate_host
+from testkit.open_webui import api as webui_api
 from testkit.open_webui import sign_up_admin
 
 GATEWAY_KEY = "sk-webui-test"
@@ -74,22 +77,56 @@ def test_the_key_script_takes_the_first_key_and_writes_a_private_env_file(tmp_pa
     assert not env_file.exists()
 
 
+KEYED_HOST = """
+{
+  services.local-llm = {
+    enable = true;
+    llamaSwap.enable = true;
+    gateway = { enable = true; apiKeyFile = "/run/secrets/gateway-keys"; };
+    webui = { enable = true; environmentFile = "/run/secrets/open-webui.env"; };
+  };
+}
+"""
+
+
 @pytest.mark.timeout(600)
-def test_open_webui_lists_the_keyed_gateways_models(open_webui, tmp_path):
+def test_open_webui_as_the_module_deploys_it_lists_the_keyed_gateways_models(open_webui, tmp_path):
+    """A host with a keyed gateway, evaluated by the module tier: Open WebUI's unit gets the
+    key file as a credential; its rendered ExecStartPre script, run for real, turns it into
+    the environment file the unit reads; Open WebUI then lists every model of the gateway."""
+    host = tmp_path / "host.nix"
+    host.write_text(KEYED_HOST)
+    summary = evaluate_host(host)
+    unit = summary["units"]["open-webui"]
+    service = unit["serviceConfig"]
+    assert service["LoadCredential"] == ["gateway-api-keys:/run/secrets/gateway-keys"]
+    env_file = "/run/open-webui/gateway-key.env"
+    assert service["EnvironmentFile"] == ["/run/secrets/open-webui.env", f"-{env_file}"]
+    assert "OPENAI_API_KEYS" not in unit["environment"]
+    (script,) = [summary["files"][path] for path in service["ExecStartPre"] if path in summary["files"]]
+
     with local_stack(work_dir=tmp_path / "stack", api_key=GATEWAY_KEY) as stack:
-        settings = webui_settings(stack.spec)
-        env_file = tmp_path / "gateway-key.env"
-        assert run_key_script(settings, stack.spec["gateway"]["apiKeyFile"], env_file).returncode == 0
+        credentials = tmp_path / "credentials"
+        credentials.mkdir()
+        (credentials / "gateway-api-keys").write_text(Path(stack.spec["gateway"]["apiKeyFile"]).read_text())
+        written = tmp_path / "gateway-key.env"
+        done = subprocess.run(
+            ["bash", "-c", script.replace(env_file, str(written))],
+            env={"CREDENTIALS_DIRECTORY": str(credentials), "PATH": os.environ["PATH"]},
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        assert done.returncode == 0, done.stderr
         environment = {
-            **settings["environment"],
-            **read_env_file(env_file),
+            **unit["environment"],
+            **read_env_file(written),
+            # The host's gateway port is the local stack's here; its secret key file is not on this machine.
             "OPENAI_API_BASE_URLS": stack.base_url,
             "WEBUI_SECRET_KEY": os.urandom(16).hex(),
         }
         webui = open_webui(environment)
         token = sign_up_admin(webui.info["url"])
-        from testkit.open_webui import api as webui_api
-
         models = webui_api(webui.info["url"], "/api/models", token=token)["data"]
         gateway = api.get(f"{stack.base_url}/models", api_key=GATEWAY_KEY).json()["data"]
         assert sorted(model["id"] for model in models) == sorted(model["id"] for model in gateway)

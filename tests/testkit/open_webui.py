@@ -46,6 +46,8 @@ def start_open_webui(
     state_dir = work_dir / f"open-webui-{port}"
     state_dir.mkdir(parents=True, exist_ok=True)
     env = relocate(environment, state_dir)
+    # A NixOS unit's PATH names store paths of coreutils and friends: keep this machine's.
+    env.pop("PATH", None)
     # Open WebUI's defaults for these lie inside its package (the shared environment).
     for name, default in STATE_PATHS.items():
         env.setdefault(name, str(state_dir / default))
