@@ -92,7 +92,8 @@ let
       };
     in
     {
-      name = "local-llm";
+      # Compose file format 3.8: what docker compose v2 and Debian's docker-compose 1.29 both read.
+      version = "3.8";
       services =
         builtins.listToAttrs (builtins.attrValues (builtins.mapAttrs llamaServer spec.dedicated))
         // optionalAttrs spec.llamaSwap.enable {

@@ -40,4 +40,5 @@ in
   inherit (import ./stack-document.nix) stackDocument;
   inherit (import ./configuration.nix) configurationFacts;
   inherit (import ./render.nix) render defaultBinaries;
+  inherit (import ./units.nix) litellmCommand;
 }

@@ -11,6 +11,21 @@ let
   generators = import ../lib;
   # stack.json with what verify checks on the host (opened services, secret files, ...).
   stackDocument = generators.stackDocument cfg.stackInput;
+  # CONFIGURATION.md, written at build time by llmctl's template from nix/lib's facts (the
+  # same facts `llmctl render` uses; no model file is there, so no memory plan).
+  configurationFacts = generators.configurationFacts cfg.stackInput;
+  configurationDoc =
+    pkgs.runCommand "local-llm-CONFIGURATION.md"
+      {
+        nativeBuildInputs = [ cfg.package ];
+        facts = builtins.toJSON configurationFacts;
+        passAsFile = [ "facts" ];
+        passthru.facts = configurationFacts;
+      }
+      ''
+        llmctl render --configuration-from "$factsPath" --output "$TMPDIR/doc"
+        cp "$TMPDIR/doc/CONFIGURATION.md" "$out"
+      '';
   # services.ollama creates its own static user (home /var/lib/ollama); it cannot be ours.
   sharesOllamaUser = cfg.ollama.enable && cfg.user == config.services.ollama.user;
 in
@@ -137,6 +152,7 @@ in
       );
 
       environment.etc.${lib.removePrefix "/etc/" cfg.stackFile}.text = builtins.toJSON stackDocument;
+      environment.etc.${lib.removePrefix "/etc/" generators.paths.configurationDoc}.source = configurationDoc;
       environment.systemPackages = [ cfg.package ];
     })
   ];

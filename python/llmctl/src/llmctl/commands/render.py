@@ -8,7 +8,7 @@ from llmctl.options import json_option
 
 
 @click.command()
-@click.argument("source", metavar="INPUT")
+@click.argument("source", metavar="INPUT", required=False)
 @click.option(
     "--output",
     "-o",
@@ -25,13 +25,25 @@ from llmctl.options import json_option
     metavar="NAME=PATH",
     help="Where a program is (llama-server, llama-swap, ollama, open-webui, envoy, litellm, llmctl; default /usr/local/bin/NAME).",
 )
-@click.option("--flake", metavar="DIR", type=click.Path(file_okay=False), help="Flake whose host INPUT names (default: .).")
+@click.option(
+    "--flake", metavar="DIR", type=click.Path(file_okay=False), help="Flake whose host INPUT names (default: .)."
+)
 @click.option("--dry-run", is_flag=True, help="Only list the files and their differences from the folder.")
-@click.option("--install", "do_install", is_flag=True, help="Also copy the units into /etc/systemd/system (asks first).")
+@click.option(
+    "--install", "do_install", is_flag=True, help="Also copy the units into /etc/systemd/system (asks first)."
+)
 @click.option("--yes", "-y", is_flag=True, help="Install without asking.")
 @click.option("--root", metavar="DIR", default="/", show_default=True, help="Install below this folder instead of /.")
+@click.option(
+    "--configuration-from",
+    metavar="FACTS.json",
+    type=click.Path(dir_okay=False, exists=True),
+    help="Write only CONFIGURATION.md from nix/lib's configurationFacts (what the NixOS module builds).",
+)
 @json_option
-def render(source, output, etc_dir, binaries, flake, dry_run, do_install, yes, root, json_) -> None:
+def render(
+    source, output, etc_dir, binaries, flake, dry_run, do_install, yes, root, configuration_from, json_
+) -> None:
     """Write a host's files from its stack input: units, env files, configs, CONFIGURATION.md.
 
     INPUT is the stack input (config.services.local-llm.stackInput of a host) as FILE.json
@@ -54,11 +66,23 @@ def render(source, output, etc_dir, binaries, flake, dry_run, do_install, yes, r
     from llmctl.render.outputs import install_targets, texts
     from llmctl.render.source import load_input
 
+    if configuration_from is not None:
+        import json
+
+        from llmctl.render.document import configuration_markdown
+
+        text = configuration_markdown(json.loads(Path(configuration_from).read_text(encoding="utf-8")))
+        folder.write(Path(output), {Path("CONFIGURATION.md"): text})
+        return
+    if source is None:
+        raise UsageError("no INPUT given", hint="llmctl render FILE.json (the host's stack input), or --help")
     chosen = {}
     for item in binaries:
         name, sep, path = item.partition("=")
         if not sep or not name or not path:
-            raise UsageError(f"--binary {item}: expected NAME=PATH", hint="e.g. --binary llama-server=/opt/bin/llama-server")
+            raise UsageError(
+                f"--binary {item}: expected NAME=PATH", hint="e.g. --binary llama-server=/opt/bin/llama-server"
+            )
         chosen[name] = path
     table = evaluate(load_input(source, flake=Path(flake) if flake else None), binaries=chosen, etc_dir=etc_dir)
     rendered = texts(table)
@@ -86,7 +110,9 @@ def render(source, output, etc_dir, binaries, flake, dry_run, do_install, yes, r
     written = folder.write(out, rendered)
     installed = []
     if do_install:
-        if not yes and not click.confirm(f"Install {len(targets)} files under {root} (units into etc/systemd/system)?"):
+        if not yes and not click.confirm(
+            f"Install {len(targets)} files under {root} (units into etc/systemd/system)?"
+        ):
             raise UsageError("not installed", hint="run again with --yes to install without asking")
         installed = folder.install(Path(root), rendered, targets)
     if json_:

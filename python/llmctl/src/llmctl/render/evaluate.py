@@ -19,7 +19,9 @@ def nix_lib() -> Path:
     repository's nix/lib in a checkout."""
     path = Path(str(resources.files("llmctl").joinpath("nixlib")))
     if not (path / "render.nix").is_file():
-        raise RenderError(f"this llmctl has no nix/lib at {path}", hint="reinstall llmctl (pip install ./python/llmctl)")
+        raise RenderError(
+            f"this llmctl has no nix/lib at {path}", hint="reinstall llmctl (pip install ./python/llmctl)"
+        )
     return path
 
 

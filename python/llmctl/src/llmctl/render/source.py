@@ -44,14 +44,22 @@ def _json_file(path: Path) -> dict[str, Any]:
     except OSError as error:
         raise RenderError(f"cannot read {path}: {error.strerror or error}") from error
     except ValueError as error:
-        raise RenderError(f"{path} is not JSON: {error}", hint="give the stack input as JSON or a .nix file") from error
+        raise RenderError(
+            f"{path} is not JSON: {error}", hint="give the stack input as JSON or a .nix file"
+        ) from error
     return _attrset(value, path)
 
 
 def _nix_file(path: Path) -> dict[str, Any]:
     if not path.is_file():
         raise RenderError(f"no such file: {path}")
-    command = [nix_binary("nix-instantiate", "NIX_INSTANTIATE_BIN"), "--eval", "--strict", "--json", str(path.resolve())]
+    command = [
+        nix_binary("nix-instantiate", "NIX_INSTANTIATE_BIN"),
+        "--eval",
+        "--strict",
+        "--json",
+        str(path.resolve()),
+    ]
     return _attrset(json.loads(_run(command, f"evaluating {path}")), path)
 
 
