@@ -46,7 +46,7 @@ def task_count(url: str) -> int:
 
 
 def test_chat_embeddings_and_rerank_by_alias(served):
-    stack, proxy, _ = served
+    _, proxy, _ = served
     base = proxy.info["url"] + "/v1"
     answer = chat(base, "gpt-4o", "Hello", api_key=KEY)
     assert answer.status == 200, answer.body

@@ -23,7 +23,8 @@ from llmctl.options import json_option
     "binaries",
     multiple=True,
     metavar="NAME=PATH",
-    help="Where a program is (llama-server, llama-swap, ollama, open-webui, envoy, litellm, llmctl; default /usr/local/bin/NAME).",
+    help="Where a program is: llama-server, llama-swap, ollama, open-webui, envoy, litellm or llmctl "
+    "(default /usr/local/bin/NAME).",
 )
 @click.option(
     "--flake", metavar="DIR", type=click.Path(file_okay=False), help="Flake whose host INPUT names (default: .)."
