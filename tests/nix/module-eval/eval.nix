@@ -85,10 +85,12 @@ else
     stackJson = builtins.fromJSON (etcFile "local-llm/stack.json").text;
     # The facts the build of /etc/local-llm/CONFIGURATION.md hands llmctl's template.
     configurationFacts = (etcFile "local-llm/CONFIGURATION.md").source.facts;
-    litellm = {
-      inherit (config.services.litellm) enable host port settings environment;
-      environmentFile = config.services.litellm.environmentFile or null;
-    };
+    # Read only where it is on: environmentFile has no default upstream.
+    litellm =
+      if config.services.litellm.enable then
+        { inherit (config.services.litellm) enable host port settings environment environmentFile; }
+      else
+        { enable = false; };
     etc = lib.mapAttrs (_: f: { source = plain f.source; inherit (f) mode; }) (
       lib.filterAttrs (name: _: lib.hasPrefix "local-llm/" name) config.environment.etc
     );
