@@ -44,6 +44,9 @@ rec {
             80;
       };
 
+  # Whether `infix` occurs in `text`.
+  hasInfix = infix: text: builtins.replaceStrings [ infix ] [ "" ] text != text;
+
   isIPv4 = host: builtins.match "[0-9]+\\.[0-9]+\\.[0-9]+\\.[0-9]+" host != null;
 
   # Values in a stable JSON-friendly string form (Nix's toString turns true into "1").

@@ -84,6 +84,8 @@ let
       enable = false;
       port = ports.webui;
       secretKeyFile = null;
+      # services.open-webui.stateDir
+      stateDir = "/var/lib/open-webui";
     };
     gateway = {
       enable = false;
