@@ -26,6 +26,7 @@ DOMAIN = {
     "serving": {"library", "plan"},
     "status": set(),
     "verify": {"status"},  # the GPU check judges with status.gpu_use
+    "render": {"library", "plan", "serving"},
 }
 
 
