@@ -34,10 +34,13 @@ class SparseModel:
 
     key: str
     arch: str
-    name: str
     vocab: int
     hparams: dict[str, object]  # `{arch}.` keys without the prefix
     tensors: list[tuple[str, tuple[int, ...], str]] = field(default_factory=list)  # name, ggml ne, type
+
+    @property
+    def name(self) -> str:
+        return f"sparse-{self.key}"
 
     def add(self, name: str, ne: tuple[int, ...], kind: str = "F32") -> None:
         self.tensors.append((name, ne, kind))
@@ -109,6 +112,19 @@ def drop_page_cache(path: Path) -> None:
 # --- building blocks -------------------------------------------------------------
 
 
+def _hparams(ctx: int, n_embd: int, n_layer: int, n_ff: int, n_head: int, n_head_kv, more: dict) -> dict[str, object]:
+    """The `{arch}.` keys every shape has, then its own."""
+    keys = {
+        "context_length": ctx,
+        "embedding_length": n_embd,
+        "block_count": n_layer,
+        "feed_forward_length": n_ff,
+        "attention.head_count": n_head,
+        "attention.head_count_kv": n_head_kv,
+    }
+    return {**keys, **more}
+
+
 def _common(model: SparseModel, n_embd: int, tied: bool, embd_type: str, out_type: str) -> None:
     model.add("token_embd.weight", (n_embd, model.vocab), embd_type)
     model.add("output_norm.weight", (n_embd,))
@@ -150,19 +166,20 @@ def llama3_8b() -> SparseModel:
     model = SparseModel(
         "llama3-8b",
         "llama",
-        "sparse-llama3-8b",
         128256,
-        {
-            "context_length": 131072,
-            "embedding_length": n_embd,
-            "block_count": n_layer,
-            "feed_forward_length": n_ff,
-            "attention.head_count": n_head,
-            "attention.head_count_kv": n_head_kv,
-            "rope.dimension_count": head,
-            "rope.freq_base": 500000.0,
-            "attention.layer_norm_rms_epsilon": 1e-5,
-        },
+        _hparams(
+            131072,
+            n_embd,
+            n_layer,
+            n_ff,
+            n_head,
+            n_head_kv,
+            {
+                "rope.dimension_count": head,
+                "rope.freq_base": 500000.0,
+                "attention.layer_norm_rms_epsilon": 1e-5,
+            },
+        ),
     )
     _common(model, n_embd, tied=False, embd_type="Q4_K", out_type="Q6_K")
     for il in range(n_layer):
@@ -180,21 +197,22 @@ def gemma3_12b() -> SparseModel:
     model = SparseModel(
         "gemma3-12b",
         "gemma3",
-        "sparse-gemma3-12b",
         262144,
-        {
-            "context_length": 131072,
-            "embedding_length": n_embd,
-            "block_count": n_layer,
-            "feed_forward_length": n_ff,
-            "attention.head_count": n_head,
-            "attention.head_count_kv": n_head_kv,
-            "attention.key_length": head,
-            "attention.value_length": head,
-            "attention.sliding_window": 1024,
-            "rope.freq_base": 1000000.0,
-            "attention.layer_norm_rms_epsilon": 1e-6,
-        },
+        _hparams(
+            131072,
+            n_embd,
+            n_layer,
+            n_ff,
+            n_head,
+            n_head_kv,
+            {
+                "attention.key_length": head,
+                "attention.value_length": head,
+                "attention.sliding_window": 1024,
+                "rope.freq_base": 1000000.0,
+                "attention.layer_norm_rms_epsilon": 1e-6,
+            },
+        ),
     )
     _common(model, n_embd, tied=True, embd_type="Q4_K", out_type="Q4_K")
     for il in range(n_layer):
@@ -216,24 +234,25 @@ def qwen3_moe_30b(expert_type: str = "IQ1_S") -> SparseModel:
     model = SparseModel(
         "qwen3moe-30b-a3b" + ("" if expert_type == "IQ1_S" else f"-{expert_type.lower()}"),
         "qwen3moe",
-        "sparse-qwen3moe-30b-a3b",
         151936,
-        {
-            "context_length": 40960,
-            "embedding_length": n_embd,
-            "block_count": n_layer,
-            "feed_forward_length": 6144,
-            "expert_feed_forward_length": n_ff_exp,
-            "expert_count": n_expert,
-            "expert_used_count": n_used,
-            "attention.head_count": n_head,
-            "attention.head_count_kv": n_head_kv,
-            "attention.key_length": head,
-            "attention.value_length": head,
-            "rope.dimension_count": head,
-            "rope.freq_base": 1000000.0,
-            "attention.layer_norm_rms_epsilon": 1e-6,
-        },
+        _hparams(
+            40960,
+            n_embd,
+            n_layer,
+            6144,
+            n_head,
+            n_head_kv,
+            {
+                "expert_feed_forward_length": n_ff_exp,
+                "expert_count": n_expert,
+                "expert_used_count": n_used,
+                "attention.key_length": head,
+                "attention.value_length": head,
+                "rope.dimension_count": head,
+                "rope.freq_base": 1000000.0,
+                "attention.layer_norm_rms_epsilon": 1e-6,
+            },
+        ),
     )
     _common(model, n_embd, tied=False, embd_type="Q4_0", out_type="Q6_K")
     for il in range(n_layer):
@@ -252,21 +271,22 @@ def mixtral_8x7b() -> SparseModel:
     model = SparseModel(
         "mixtral-8x7b",
         "llama",
-        "sparse-mixtral-8x7b",
         32000,
-        {
-            "context_length": 32768,
-            "embedding_length": n_embd,
-            "block_count": n_layer,
-            "feed_forward_length": n_ff,
-            "expert_count": 8,
-            "expert_used_count": 2,
-            "attention.head_count": n_head,
-            "attention.head_count_kv": n_head_kv,
-            "rope.dimension_count": head,
-            "rope.freq_base": 1000000.0,
-            "attention.layer_norm_rms_epsilon": 1e-5,
-        },
+        _hparams(
+            32768,
+            n_embd,
+            n_layer,
+            n_ff,
+            n_head,
+            n_head_kv,
+            {
+                "expert_count": 8,
+                "expert_used_count": 2,
+                "rope.dimension_count": head,
+                "rope.freq_base": 1000000.0,
+                "attention.layer_norm_rms_epsilon": 1e-5,
+            },
+        ),
     )
     _common(model, n_embd, tied=False, embd_type="Q4_0", out_type="Q6_K")
     for il in range(n_layer):
@@ -290,25 +310,26 @@ def granite4_hybrid_tiny() -> SparseModel:
     model = SparseModel(
         "granite4-h-tiny",
         "granitehybrid",
-        "sparse-granite4-h-tiny",
         100352,
-        {
-            "context_length": 131072,
-            "embedding_length": n_embd,
-            "block_count": n_layer,
-            "feed_forward_length": n_ff,
-            "expert_count": 64,
-            "expert_used_count": 6,
-            "expert_shared_feed_forward_length": 1024,
-            "attention.head_count": n_head,
-            "attention.head_count_kv": kv_heads,
-            "ssm.conv_kernel": d_conv,
-            "ssm.inner_size": d_inner,
-            "ssm.state_size": d_state,
-            "ssm.time_step_rank": n_ssm_head,
-            "ssm.group_count": n_group,
-            "attention.layer_norm_rms_epsilon": 1e-5,
-        },
+        _hparams(
+            131072,
+            n_embd,
+            n_layer,
+            n_ff,
+            n_head,
+            kv_heads,
+            {
+                "expert_count": 64,
+                "expert_used_count": 6,
+                "expert_shared_feed_forward_length": 1024,
+                "ssm.conv_kernel": d_conv,
+                "ssm.inner_size": d_inner,
+                "ssm.state_size": d_state,
+                "ssm.time_step_rank": n_ssm_head,
+                "ssm.group_count": n_group,
+                "attention.layer_norm_rms_epsilon": 1e-5,
+            },
+        ),
     )
     _common(model, n_embd, tied=True, embd_type="Q4_0", out_type="Q4_0")
     d_in_proj = 2 * d_inner + 2 * n_group * d_state + n_ssm_head

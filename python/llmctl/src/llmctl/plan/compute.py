@@ -82,6 +82,14 @@ def ffn_width(shape: ModelShape) -> int:
     return shape.n_ff_expert * shape.n_expert_used if shape.is_moe else shape.n_ff
 
 
+def ffn_products(shape: ModelShape) -> int:
+    """Values per token the FFN's products hold at its peak: gate, up and their GLU
+    product, and a MoE down projection that does not fit the slot gate and up leave."""
+    width = ffn_width(shape)
+    routed = shape.n_embd * shape.n_expert_used
+    return 3 * width + (routed if shape.is_moe and routed > 2 * width else 0)
+
+
 def stages(
     shape: ModelShape,
     layout: ContextLayout,
@@ -100,9 +108,7 @@ def stages(
     if quantized_k:
         inputs += len(cells) * max(shape.head_k, default=0) ** 2 * F32
     embd = 5 * shape.n_embd
-    ffn = embd + 3 * ffn_width(shape)
-    if shape.is_moe and shape.n_embd * shape.n_expert_used > 2 * ffn_width(shape):
-        ffn += shape.n_embd * shape.n_expert_used
+    ffn = embd + ffn_products(shape)
     if flash_attn:
         attention = per_token * (embd + 3 * shape.n_q)
     else:
@@ -128,19 +134,6 @@ def _recurrent_stage(shape: ModelShape, layout: ContextLayout, per_token: int) -
     return per_token * (5 * shape.n_embd + ssm.in_proj + 2 * ssm.conv_dim + ssm.d_inner) + states
 
 
-def compute_bytes(
-    shape: ModelShape,
-    layout: ContextLayout,
-    caches: list[LayerCache],
-    *,
-    n_ubatch: int,
-    flash_attn: bool = True,
-    quantized_k: bool = False,
-) -> int:
-    """The compute buffer of a device running the whole graph."""
-    return stages(shape, layout, caches, n_ubatch=n_ubatch, flash_attn=flash_attn, quantized_k=quantized_k).peak
-
-
 def expert_offload_split(found: Stages, shape: ModelShape, *, experts_on_gpu: bool) -> ComputeSplit:
     """Every layer on the GPU, (some) routed experts in host memory (--n-cpu-moe).
 
@@ -154,8 +147,7 @@ def expert_offload_split(found: Stages, shape: ModelShape, *, experts_on_gpu: bo
     """
     per_token = found.n_tokens * F32
     routed = shape.n_embd * shape.n_expert_used
-    products = 3 * ffn_width(shape) + (routed if routed > 2 * ffn_width(shape) else 0)
-    host = per_token * (4 * shape.n_embd + products) + SLACK_BYTES
+    host = per_token * (4 * shape.n_embd + ffn_products(shape)) + SLACK_BYTES
     device_stages = [found.attention, found.recurrent, found.logits, per_token * (4 * shape.n_embd + routed)]
     if experts_on_gpu:
         device_stages.append(found.ffn)
