@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from llmctl.hub.parallel import DEFAULT_CONNECTIONS
 from llmctl.options import json_option, models_dir_option, resolve_models_dir, stack_option
 from llmctl.output import decimal_size, emit_json, info, table
 
@@ -33,7 +34,7 @@ from llmctl.output import decimal_size, emit_json, info, table
 @click.option(
     "--connections",
     type=click.IntRange(1, 64),
-    default=8,
+    default=DEFAULT_CONNECTIONS,
     show_default=True,
     metavar="N",
     help="Range requests in flight at once, shared by all files (1: one stream). Fewer when the server caps them.",
