@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -33,3 +34,11 @@ def stack_file(tmp_path, stack_document):
     path = tmp_path / "stack.json"
     path.write_text(json.dumps(stack_document))
     return path
+
+
+@pytest.fixture
+def models(tmp_path) -> Path:
+    """An empty models folder (the download tests' --models-dir)."""
+    folder = tmp_path / "models"
+    folder.mkdir()
+    return folder

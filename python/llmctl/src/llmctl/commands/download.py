@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from llmctl.hub.parallel import DEFAULT_CONNECTIONS
 from llmctl.options import json_option, models_dir_option, resolve_models_dir, stack_option
 from llmctl.output import decimal_size, emit_json, info, table
 
@@ -30,17 +31,29 @@ from llmctl.output import decimal_size, emit_json, info, table
     help="Read the Hub token from FILE (default: $HF_TOKEN, then $HF_HOME/token).",
 )
 @click.option("--no-mmproj", is_flag=True, help="Do not add the vision projector (mmproj) of a vision model.")
+@click.option(
+    "--connections",
+    type=click.IntRange(1, 64),
+    default=DEFAULT_CONNECTIONS,
+    show_default=True,
+    metavar="N",
+    help="Range requests in flight at once, shared by all files (1: one stream). Fewer when the server caps them.",
+)
 @json_option
 @stack_option
-def download(repo, quants, everything, include, revision, models_dir, dry_run, token_file, no_mmproj, json_) -> None:
+def download(
+    repo, quants, everything, include, revision, models_dir, dry_run, token_file, no_mmproj, connections, json_
+) -> None:
     """Download GGUF models from the Hugging Face Hub into the models folder.
 
     REPO is ORG/NAME, optionally with :QUANT (also hf:ORG/NAME:QUANT as in the stack
     spec). Quants match case-insensitively and exactly (Q4_K never selects Q4_K_M); all
     parts of a split model and the projector of a vision model come along. Files go to
-    MODELS_DIR/ORG/NAME/ (subfolders kept); bytes are staged in MODELS_DIR/.partial/,
-    verified against the Hub's sha256, then renamed into place. An interrupted
-    download resumes where it stopped. Without a quant the available ones are listed.
+    MODELS_DIR/ORG/NAME/ (subfolders kept); bytes arrive over --connections range
+    requests at once, are staged in MODELS_DIR/.partial/ with a record of the chunks
+    written, verified against the Hub's sha256, then renamed into place. An
+    interrupted download (even killed) resumes every finished chunk. Without a quant
+    the available ones are listed.
 
     \b
     Examples:
@@ -63,6 +76,7 @@ def download(repo, quants, everything, include, revision, models_dir, dry_run, t
         revision=revision,
         projectors=not no_mmproj,
         token_file=token_file,
+        connections=connections,
     )
     try:
         result = fetch(request, resolve_models_dir(models_dir), for_terminal(quiet=json_), dry_run=dry_run)

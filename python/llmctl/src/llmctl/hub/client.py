@@ -69,6 +69,20 @@ class TransientError(Exception):
     """A failure worth retrying: connection trouble or a 5xx answer. Private to
     llmctl.hub: the retry loops here turn it into a HubError before it leaves."""
 
+    def __init__(self, message: str, status: int | None = None, retry_after: float | None = None):
+        super().__init__(message)
+        self.status = status  # the HTTP status, when the server answered
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True)
+class FileMetadata:
+    """What the Hub's resolve answer says of a file (as `hf_hub_download` reads it)."""
+
+    etag: str | None  # sha256 for LFS files, git blob id otherwise
+    size: int | None
+    commit: str | None
+
 
 class HubClient:
     def __init__(self, *, endpoint: str | None = None, token: str | None = None):
@@ -80,6 +94,10 @@ class HubClient:
         # Redirects are ours (see get); identity keeps byte offsets meaningful for Range.
         self.session.headers.update({"User-Agent": f"llmctl/{__version__}", "Accept-Encoding": "identity"})
         self.session.trust_env = True
+
+    def fork(self) -> HubClient:
+        """A client of its own (a requests session is not shared between threads)."""
+        return HubClient(endpoint=self.endpoint, token=self._token)
 
     def __repr__(self) -> str:  # never show the token
         return f"HubClient({self.endpoint!r}, token={'yes' if self._token else 'no'})"
@@ -110,7 +128,11 @@ class HubClient:
                 continue
             if response.status_code >= 500 or response.status_code == 429:
                 response.close()
-                raise TransientError(f"HTTP {response.status_code} from {_host(url)}")
+                raise TransientError(
+                    f"HTTP {response.status_code} from {_host(url)}",
+                    status=response.status_code,
+                    retry_after=_seconds(response.headers.get("Retry-After")),
+                )
             if response.status_code >= 400 and response.status_code != 416:
                 error = self._error(response, what or url)
                 response.close()
@@ -178,6 +200,24 @@ class HubClient:
         """The download URL of a file at a commit (immutable)."""
         return f"{self.endpoint}/{ref.repo}/resolve/{ref.commit}/{quote(path)}"
 
+    def file_metadata(self, url: str) -> FileMetadata:
+        """HEAD the resolve URL without following its redirect: the Hub's own answer
+        carries the file's ETag, size and commit."""
+        import requests
+
+        headers = {"Authorization": f"Bearer {self._token}"} if self._token else {}
+        try:
+            response = self.session.head(url, headers=headers, allow_redirects=False, timeout=TIMEOUT)
+        except requests.RequestException as error:
+            raise TransientError(f"{type(error).__name__} talking to {_host(url)}") from None
+        if response.status_code >= 400:
+            raise self._error(response, url)
+        etag = response.headers.get("X-Linked-Etag") or response.headers.get("ETag")
+        size = response.headers.get("X-Linked-Size")
+        return FileMetadata(
+            etag=clean_etag(etag), size=int(size) if size else None, commit=response.headers.get("X-Repo-Commit")
+        )
+
     def open_range(self, url: str, start: int, length: int) -> bytes:
         """`length` bytes of `url` from offset `start` (fewer at the end of the file),
         e.g. a remote GGUF header. Retries transient failures."""
@@ -202,6 +242,20 @@ def _json(response, expected: type, what: str):
             hint="check HF_ENDPOINT and any proxy between this host and the Hub",
         )
     return data
+
+
+def clean_etag(value: str | None) -> str | None:
+    """An ETag without its weak marker and quotes."""
+    if not value:
+        return None
+    return value.removeprefix("W/").strip('"') or None
+
+
+def _seconds(value: str | None) -> float | None:
+    try:
+        return max(float(value), 0.0) if value else None
+    except ValueError:
+        return None  # an HTTP date: the caller's backoff applies
 
 
 def backoff(attempt: int) -> float:

@@ -14,6 +14,7 @@ from llmctl.errors import HubError, LlmctlError, QuantRequired, UsageError
 from llmctl.fsutil import announce_change, free_bytes
 from llmctl.hub import files, transfer
 from llmctl.hub.client import HubClient, RepoRef, find_token
+from llmctl.hub.parallel import DEFAULT_CONNECTIONS, RangePool
 from llmctl.hub.progress import Progress
 from llmctl.output import decimal_size
 
@@ -29,6 +30,7 @@ class DownloadRequest:
     revision: str = "main"
     projectors: bool = True
     token_file: str | os.PathLike[str] | None = None
+    connections: int = DEFAULT_CONNECTIONS  # the budget every file of the download shares
 
 
 @dataclass
@@ -84,7 +86,7 @@ def download(
     result = DownloadResult(ref, transfer.repo_folder(models_dir, ref.repo), dry_run=dry_run)
     staging = transfer.partial_root(models_dir, ref.repo)
     for unit in units:
-        to_write = transfer.bytes_needed(unit, result.target, staging)
+        to_write = transfer.bytes_needed(ref, unit, result.target, staging)
         result.files.append(FileOutcome(unit, to_write, TO_DOWNLOAD if to_write else PRESENT))
     result.free_bytes = free_bytes(models_dir)
     if dry_run:
@@ -95,12 +97,13 @@ def download(
             f"{decimal_size(result.free_bytes)} available",
             hint="free some space, or pass --models-dir on a larger filesystem",
         )
-    progress.begin(result.total_bytes)
+    progress.begin(sum(f.unit.size for f in result.files if f.status == TO_DOWNLOAD))
+    pool = RangePool(client, request.connections, progress)
     try:
         _writable(staging, models_dir)
         with progress:
             for outcome in result.files:
-                outcome.status = transfer.download_unit(client, ref, outcome.unit, result.target, staging, progress)
+                outcome.status = transfer.download_unit(pool, ref, outcome.unit, result.target, staging, progress)
     finally:
         transfer.cleanup_staging(staging)
     if any(outcome.status == DOWNLOADED for outcome in result.files):

@@ -1,37 +1,17 @@
-"""The hashes a download is verified with, and the appender that computes them.
+"""The hashes a download is verified with.
 
 `ContentHashes` is what the Hub announces a file by: the sha256 of an LFS file, the
-git blob sha1 of a file kept in git itself. `HashingAppender` appends received blocks
-to a file while a second thread hashes them: receiving, writing and hashing one after
-the other caps a download at about a third of what the network and disk can do; here
-the hash runs beside the write (hashlib and os.write release the GIL on large
-buffers), and writeback of finished ranges starts early so the final fsync has little
-left to wait for.
+git blob sha1 of a file kept in git itself. `prefix_hash` computes them while a
+file's chunks arrive.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import os
-import queue
-import threading
-from pathlib import Path
 
 from llmctl.hub.files import RemoteFile
 
-WRITEBACK_EVERY = 64 << 20
-CHUNK = 1 << 20
-
-
-def hash_file(path: Path, hasher) -> int:
-    """Feed the file's bytes to `hasher`; returns how many there were."""
-    total = 0
-    with open(path, "rb") as handle:
-        while block := handle.read(CHUNK):
-            hasher.update(block)
-            total += len(block)
-    return total
+CHUNK = 1 << 20  # bytes per read when hashing a file back
 
 
 class ContentHashes:
@@ -56,52 +36,3 @@ class ContentHashes:
             got = self.git.hexdigest()
             return None if got == self.remote.git_oid else (f"git blob {self.remote.git_oid}", f"git blob {got}")
         return None
-
-
-class HashingAppender:
-    def __init__(self, path: Path, hashes: ContentHashes):
-        self.fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-        self.hashes = hashes
-        self.blocks: queue.Queue = queue.Queue(maxsize=64)
-        self.offset = os.fstat(self.fd).st_size
-        self.error: Exception | None = None
-        self.thread = threading.Thread(target=self._hash_blocks, name="llmctl-hash", daemon=True)
-        self.thread.start()
-
-    def write(self, block: bytes) -> None:
-        view = memoryview(block)
-        while view:
-            view = view[os.write(self.fd, view) :]
-        self.blocks.put(block)
-
-    def close(self) -> None:
-        """Wait until every written block is hashed; the hashes then cover the whole file."""
-        self.blocks.put(None)
-        self.thread.join()
-        os.close(self.fd)
-        if self.error is not None:
-            raise self.error
-
-    def _hash_blocks(self) -> None:
-        written_back = self.offset
-        while (block := self.blocks.get()) is not None:
-            if self.error is not None:
-                continue  # keep draining so the writer never blocks on a full queue
-            try:
-                self.hashes.update(block)
-            except Exception as error:  # surfaced by close()
-                self.error = error
-                continue
-            self.offset += len(block)
-            if self.offset - written_back >= WRITEBACK_EVERY:
-                # Starts writeback of the finished range without waiting for it (Linux);
-                # only a hint, so a filesystem that refuses it changes nothing.
-                with contextlib.suppress(OSError):
-                    os.posix_fadvise(self.fd, written_back, self.offset - written_back, os.POSIX_FADV_DONTNEED)
-                written_back = self.offset
-
-    def __enter__(self) -> HashingAppender:
-        return self
-
-    def __exit__(self, *_exc) -> None:
-        self.close()

@@ -12,8 +12,10 @@ from llmctl.output import decimal_size
 
 
 class Progress:
-    """What the transfer reports; the command decides how to show it. `begin` comes
-    once, with the bytes of every selected file, before the first `start_file`."""
+    """What the transfer reports, from one thread; the command decides how to show it.
+    `begin` comes once, with the bytes of every selected file, before the first
+    `start_file`; `advance` counts bytes of all files and connections together (a
+    negative count takes back the bytes of a file that restarts)."""
 
     def __enter__(self) -> Progress:
         return self
@@ -23,13 +25,13 @@ class Progress:
     def begin(self, total: int) -> None: ...
     def start_file(self, name: str, total: int, done: int) -> None: ...
     def advance(self, n: int) -> None: ...
-    def restart_file(self) -> None: ...
+    def verifying(self, name: str, left: int) -> None: ...
     def finish_file(self, name: str) -> None: ...
     def note(self, message: str) -> None: ...
 
 
 def for_terminal(quiet: bool) -> Progress:
-    """Nothing when `quiet` (--json), bars on a terminal, plain lines otherwise."""
+    """Nothing when `quiet` (--json), a bar on a terminal, plain lines otherwise."""
     if quiet:
         return QuietProgress()
     if sys.stderr.isatty():
@@ -42,46 +44,60 @@ class QuietProgress(Progress):
 
 
 class PlainProgress(Progress):
-    """One line per file start, every quarter and end, on stderr (logs, pipes, systemd)."""
+    """A line per file start and end, and at every quarter of the total with the speed
+    of all connections and the time left, on stderr (logs, pipes, systemd)."""
 
     def __init__(self):
-        self.name = ""
-        self.size = 0
+        self.total = 0
         self.done = 0
-        self.started = 0.0
+        self.started = time.monotonic()
         self.received = 0
         self.next_mark = 0
 
+    def begin(self, total: int) -> None:
+        self.total = total
+        self.started = time.monotonic()
+
     def start_file(self, name: str, total: int, done: int) -> None:
-        self.name, self.size, self.done = name, total, done
-        self.started, self.received = time.monotonic(), 0
-        self.next_mark = (done * 4 // max(total, 1) + 1) * max(total, 1) // 4
+        self.done += done
+        self.next_mark = self._mark_after(self.done)
         resumed = f", resuming at {done * 100 // max(total, 1)}%" if done else ""
         click.echo(f"downloading {name} ({decimal_size(total)}{resumed})", err=True)
 
     def advance(self, n: int) -> None:
         self.done += n
-        self.received += n
-        if self.done >= self.next_mark and self.done < self.size:
-            click.echo(f"  {self.name}: {self.done * 100 // self.size}% at {self._speed()}", err=True)
-            self.next_mark += max(self.size, 1) // 4
+        self.received += max(n, 0)
+        if n < 0:
+            self.next_mark = self._mark_after(self.done)
+        elif self.done >= self.next_mark and self.done < self.total:
+            left = f", {_duration((self.total - self.done) / self._rate())} left" if self._rate() else ""
+            click.echo(
+                f"  {self.done * 100 // self.total}% of {decimal_size(self.total)} "
+                f"at {decimal_size(self._rate())}/s{left}",
+                err=True,
+            )
+            self.next_mark = self._mark_after(self.done)
 
-    def restart_file(self) -> None:
-        self.done, self.next_mark = 0, max(self.size, 1) // 4
+    def verifying(self, name: str, left: int) -> None:
+        click.echo(f"  {name}: all bytes in, verifying (sha256 of {decimal_size(left)} left)", err=True)
 
     def finish_file(self, name: str) -> None:
-        click.echo(f"  {name}: done, verified ({self._speed()})", err=True)
+        speed = f" ({decimal_size(self._rate())}/s)" if self.received else ""
+        click.echo(f"  {name}: done, verified{speed}", err=True)
 
     def note(self, message: str) -> None:
         click.echo(message, err=True)
 
-    def _speed(self) -> str:
-        elapsed = max(time.monotonic() - self.started, 1e-6)
-        return f"{decimal_size(self.received / elapsed)}/s"
+    def _mark_after(self, done: int) -> int:
+        quarter = max(self.total, 1) / 4
+        return int((done // quarter + 1) * quarter)
+
+    def _rate(self) -> float:
+        return self.received / max(time.monotonic() - self.started, 1e-6)
 
 
 class RichProgress(Progress):
-    """Per-file and total bars with speed and ETA."""
+    """One bar for the whole download: bytes of every file and connection, speed, ETA."""
 
     def __init__(self):
         from rich.console import Console
@@ -102,9 +118,7 @@ class RichProgress(Progress):
             TimeRemainingColumn(),
             console=Console(stderr=True),
         )
-        self.total_task = self.bars.add_task("total", total=None)
-        self.file_task = None
-        self.file_done = 0
+        self.task = self.bars.add_task("download", total=None)
 
     def __enter__(self) -> RichProgress:
         self.bars.start()
@@ -114,27 +128,28 @@ class RichProgress(Progress):
         self.bars.stop()
 
     def begin(self, total: int) -> None:
-        self.bars.update(self.total_task, total=total)
+        self.bars.update(self.task, total=total)
 
     def start_file(self, name: str, total: int, done: int) -> None:
-        if self.file_task is not None:
-            self.bars.remove_task(self.file_task)
-        self.file_task = self.bars.add_task(name, total=total, completed=done)
-        self.file_done = done
-        self.bars.advance(self.total_task, done)
+        self.bars.update(self.task, description=name, advance=done)
 
     def advance(self, n: int) -> None:
-        self.file_done += n
-        self.bars.advance(self.file_task, n)
-        self.bars.advance(self.total_task, n)
+        self.bars.advance(self.task, n)
 
-    def restart_file(self) -> None:
-        self.bars.advance(self.total_task, -self.file_done)
-        self.bars.update(self.file_task, completed=0)
-        self.file_done = 0
+    def verifying(self, name: str, left: int) -> None:
+        self.bars.update(self.task, description=f"{name} (verifying)")
 
     def finish_file(self, name: str) -> None:
         self.bars.console.print(f"{name}: done, verified")
 
     def note(self, message: str) -> None:
         self.bars.console.print(message)
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(seconds + 0.5)
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min {seconds % 60:02d} s"
+    return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
