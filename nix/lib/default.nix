@@ -31,4 +31,15 @@ in
   inherit (ollama) ollamaSettings;
 
   inherit (import ./dedicated.nix) dedicatedServerArgv;
+
+  monitoring = {
+    inherit (import ./monitoring.nix)
+      scrapeConfigs
+      rules
+      queries
+      prometheusConfig
+      jobs
+      ;
+    inherit (import ./dashboard.nix) grafanaDashboard;
+  };
 }
