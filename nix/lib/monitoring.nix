@@ -277,9 +277,10 @@ let
     )
     ++ optional spec.monitoring.exporter.enable (
       alert spec "LocalLlmModelSwapping" "modelSwapping" "warning"
-        "changes(local_llm_model_loaded[1h]) >= ${toString (2 * a.swapsPerHour)}"
+        # Each load and each unload is one change of the 0/1 gauge.
+        "changes(local_llm_model_loaded[1h]) / 2 >= ${toString a.swapsPerHour}"
         "{{ $labels.model }} is loaded and unloaded again and again"
-        "{{ $labels.service }} loaded {{ $labels.model }} about {{ $value }}/2 times within an hour: the models in use do not fit together; group them, raise ttl, or lower their context."
+        "{{ $labels.service }} loaded {{ $labels.model }} {{ $value }} times within an hour: the models in use do not fit in memory together; put them in one llama-swap group, raise their ttl, or lower their context."
     )
     ++ optional (spec.monitoring.exporter.enable && planned) (
       alert spec "LocalLlmModelOnCpu" "modelOnCpu" "critical"

@@ -83,7 +83,7 @@ else
     };
     stackInput = config.services.local-llm.stackInput;
     stackJson = builtins.fromJSON (etcFile "local-llm/stack.json").text;
-    etc = lib.mapAttrs (_: f: { source = plain f.source; inherit (f) mode; }) (
+    etc = lib.mapAttrs (_: f: { source = plain f.source; inherit (f) mode text; }) (
       lib.filterAttrs (name: _: lib.hasPrefix "local-llm/" name) config.environment.etc
     );
     units = lib.mapAttrs (_: unitSummary) config.systemd.services;
