@@ -25,10 +25,14 @@ class RateTracker:
     """Remembers each model's counters from the previous sweep."""
 
     previous: dict[tuple[str, str, str], tuple[float, dict[str, float]]] = field(default_factory=dict)
+    last_at: float | None = None
 
     def update(self, report: StatusReport, at: float) -> None:
-        """Give every model with counters its rates since the previous sweep
-        (`at`: time.monotonic() of this sweep; None on the first sweep)."""
+        """Give every model with counters its rates since the previous sweep (None on a
+        model's first), and the report the window (`at`: time.monotonic() of this sweep)."""
+        if self.last_at is not None:
+            report.rate_window_s = at - self.last_at
+        self.last_at = at
         seen = {}
         for service in report.services:
             for model in service.models:
