@@ -9,69 +9,36 @@ there in seconds; the waits are guards (a generous deadline), never measurements
 
 from __future__ import annotations
 
+import html
 import json
-from pathlib import Path
+import time
 
 import pytest
 
-from testkit.local_stack import MODEL_NAMES, local_stack
-from testkit.nixeval import nix_eval
+from testkit.dashboard_preview import render_html
+from testkit.local_stack import MODEL_NAMES
+from testkit.monitored_stack import monitored_stack
 from testkit.openai_client import chat, embed, rerank
-from testkit.processes import free_port
-from testkit.prometheus import start_llmctl_exporter, start_node_exporter, start_prometheus
-
-RECORDED_SYSFS = Path(__file__).resolve().parents[2] / "python/llmctl/tests/data/gpu/strix-halo"
-ALERT_FORS = (
-    "targetDown",
-    "backendDown",
-    "backendErrors",
-    "routeUnavailable",
-    "gpuMemoryHigh",
-    "modelSwapping",
-    "modelOnCpu",
-)
 
 
 @pytest.fixture(scope="module")
 def monitored(tmp_path_factory):
     """The local stack, its exporters and Prometheus, up and scraped, with traffic sent."""
-    work = tmp_path_factory.mktemp("monitored")
-    node = start_node_exporter(RECORDED_SYSFS, work)
-    exporter_port = free_port()
-    monitoring = {
-        "scrapeInterval": "1s",
-        "evaluationInterval": "1s",
-        "rateWindow": "10s",
-        "exporter": {"port": exporter_port},
-        "nodeExporter": {"enable": True, "port": node.info["port"]},
-        "alerts": {"for": dict.fromkeys(ALERT_FORS, "0s")},
-    }
-    try:
-        with local_stack(work_dir=work / "stack", monitoring=monitoring) as stack:
-            exporter = start_llmctl_exporter(stack.stack_file, work, port=exporter_port)
-            generated = nix_eval(
-                "{ config = lib.monitoring.prometheusConfig { inherit spec; }; rules = lib.monitoring.rules spec;"
-                " queries = lib.monitoring.queries spec; dashboard = lib.monitoring.grafanaDashboard spec; }",
-                spec=stack.spec,
-            )
-            prometheus = start_prometheus(generated["config"], generated["rules"], work / "prometheus")
-            try:
-                prometheus.wait_for("every target scraped and up", lambda: _all_up(prometheus))
-                for text in ("one", "two", "three"):
-                    assert chat(stack.base_url, "gpt-4o", text, max_tokens=8).status == 200
-                    assert embed(stack.base_url, "text-embedding-3-small", text).status == 200
-                assert rerank(stack.base_url, "rerank-english-v3.0", "which", ["a", "b"]).status == 200
-                yield stack, prometheus, generated
-            finally:
-                prometheus.stop()
-                exporter.stop()
-    finally:
-        node.stop()
-
-
-def _all_up(prometheus) -> bool:
-    targets = prometheus.targets()
-    return bool(targets) and all(target["health"] == "up" for target in targets)
+    with monitored_stack(tmp_path_factory.mktemp("monitored")) as running:
+        base = running.stack.base_url
+        running.generated["since"] = time.time()
+        for text in ("one", "two", "three"):
+            assert chat(base, "gpt-4o", text, max_tokens=8).status == 200
+            assert embed(base, "text-embedding-3-small", text).status == 200
+        assert rerank(base, "rerank-english-v3.0", "which", ["a", "b"]).status == 200
+        # Envoy publishes its histograms when it flushes its stats (every 5 s).
+        running.prometheus.wait_for(
+            "Envoy's latency histograms scraped",
+            lambda: running.prometheus.query(
+                'sum(envoy_vhost_route_upstream_rq_time_count{envoy_route="model-chat"}) >= 3'
+            ),
+        )
+        yield running.stack, running.prometheus, running.generated
 
 
 def test_prometheus_scrapes_exactly_the_stacks_services(monitored):
@@ -100,7 +67,10 @@ def test_every_dashboard_query_and_recording_rule_returns_data(monitored):
     expressions = {**generated["queries"], **{rule["record"]: rule["expr"] for rule in recorded}}
     assert {"requestsPerRoute", "latencyP95PerRoute", "tokensPerSecond", "gpuMemoryUsed"} <= set(expressions)
     for name, expr in expressions.items():
-        prometheus.wait_for(f"{name}: {expr} returns data", lambda expr=expr: prometheus.query(expr))
+        prometheus.wait_for(
+            f"{name}: {expr} returns data (a finite value)",
+            lambda expr=expr: prometheus.values_since(expr, generated["since"]),
+        )
 
 
 def test_tokens_per_second_per_model_and_per_route_figures(monitored):
@@ -132,6 +102,18 @@ def test_the_dashboard_shows_only_tested_queries(monitored):
     exprs = [target["expr"] for panel in dashboard["panels"] for target in panel["targets"]]
     assert sorted(exprs) == sorted(generated["queries"].values())
     json.dumps(dashboard)  # plain JSON, as Grafana's file provider reads it
+
+
+def test_the_dashboard_preview_draws_every_panel_with_data(monitored):
+    """The page docs/monitoring.md's screenshot is made from (testkit.dashboard_preview)."""
+    _, prometheus, generated = monitored
+    dashboard = generated["dashboard"]
+    page = render_html(dashboard, prometheus, generated["since"] - 5, time.time(), step=1)
+    sections = page.split("<section")[1:]
+    assert len(sections) == len(dashboard["panels"])
+    assert [s.split("<h2>")[1].split("</h2>")[0] for s in sections if "no data" in s] == []
+    for panel in dashboard["panels"]:
+        assert html.escape(panel["title"]) in page
 
 
 def test_a_killed_backend_fires_its_alerts(monitored):

@@ -77,6 +77,13 @@ class Prometheus:
         data = self.api("query", query=expr)
         return data["result"] if data["resultType"] == "vector" else [{"metric": {}, "value": data["result"]}]
 
+    def values_since(self, expr: str, start: float, step: float = 1.0) -> list[float]:
+        """Every finite value `expr` took from `start` (a Unix time) until now, by a range
+        query (an instant query can miss what a short rate window saw a while ago)."""
+        data = self.api("query_range", query=expr, start=f"{start:.3f}", end=f"{time.time():.3f}", step=f"{step:g}")
+        values = [float(v) for series in data["result"] for _, v in series["values"]]
+        return [v for v in values if v == v and abs(v) != float("inf")]
+
     def alerts(self) -> list[dict[str, Any]]:
         return self.api("alerts")["alerts"]
 
