@@ -24,7 +24,7 @@ from typing import Any
 
 from testkit.prometheus import Prometheus
 
-WIDTH, ROW = 1500, 26  # page width in px; one grid row in px
+WIDTH, ROW, GAP = 1500, 26, 8  # page width, one grid row and the gap between rows, in px
 COLOURS = ("#73bf69", "#f2cc0c", "#5794f2", "#ff780a", "#b877d9", "#f2495c", "#8ab8ff", "#fade2a")
 UNITS = {"bytes": (1 << 30, "GiB"), "percentunit": (0.01, "%"), "ms": (1, "ms"), "reqps": (1, "req/s")}
 
@@ -51,7 +51,7 @@ def timeseries_svg(series: list[tuple[str, list[tuple[float, float]]]], width: i
     if not points:
         return '<div class="empty">no data</div>'
     t0, t1 = min(t for t, _ in points), max(t for t, _ in points)
-    top = max(max(v for _, v in points), 1e-9)
+    top = max(v for _, v in points) or 1.0
     sx = (width - 60) / max(t1 - t0, 1)
     sy = (height - 20) / top
     lines = [f'<line x1="50" y1="{height - 10}" x2="{width}" y2="{height - 10}" class="axis"/>']
@@ -74,7 +74,7 @@ def panel_html(panel: dict[str, Any], prometheus: Prometheus, start: float, end:
     unit = panel.get("fieldConfig", {}).get("defaults", {}).get("unit", "")
     grid = panel["gridPos"]
     width = int(WIDTH * grid["w"] / 24) - 24
-    height = grid["h"] * ROW - 70
+    height = grid["h"] * (ROW + GAP) - GAP - 60  # the panel less its title and legend
     series = []
     for target in panel["targets"]:
         for result in fetch(prometheus, target["expr"], start, end, step):
@@ -103,7 +103,7 @@ def render_html(dashboard: dict[str, Any], prometheus: Prometheus, start: float,
     return f"""<!doctype html><html><head><meta charset="utf-8"><style>
 body {{ background:#111217; color:#ccccdc; font:13px sans-serif; margin:12px; width:{WIDTH}px }}
 h1 {{ font-size:18px; margin:0 0 10px }} h1 small {{ color:#8e8e9e; font-weight:normal }}
-main {{ display:grid; grid-template-columns:repeat(24,1fr); grid-auto-rows:{ROW}px; gap:8px }}
+main {{ display:grid; grid-template-columns:repeat(24,1fr); grid-auto-rows:{ROW}px; gap:{GAP}px }}
 section {{ background:#181b1f; border:1px solid #2c3235; border-radius:3px; padding:8px 10px; overflow:hidden }}
 h2 {{ font-size:13px; margin:0 0 6px; color:#d8d9da }}
 .keys span {{ margin-right:12px; font-size:11px }} .tick {{ fill:#8e8e9e; font-size:10px }}
@@ -161,7 +161,7 @@ def main(out: Path, seconds: float = 180.0) -> None:
         dashboard = monitored.generated["dashboard"]
         page.write_text(render_html(dashboard, monitored.prometheus, start, end, step=2))
         rows = max(p["gridPos"]["y"] + p["gridPos"]["h"] for p in dashboard["panels"])
-        screenshot(page, out.resolve(), height=rows * (ROW + 8) + 80)
+        screenshot(page, out.resolve(), height=rows * (ROW + GAP) + 80)
     print(f"wrote {out}")
 
 
