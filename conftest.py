@@ -17,6 +17,8 @@ from testkit import tools as _tools
 from testkit.envoy import start_envoy
 from testkit.hub_emulator import HubEmulator
 from testkit.llama_server import start_llama_server
+from testkit.ollama import start_ollama
+from testkit.open_webui import start_open_webui
 from testkit.processes import ProcessStartError
 
 
@@ -77,6 +79,40 @@ def envoy(tmp_path):
     yield start
     for proxy in started:
         proxy.stop()
+
+
+@pytest.fixture
+def ollama(tmp_path):
+    """Factory: `ollama(environment=...)` starts the real `ollama serve` on a free loopback
+    port with its own models folder and home, and waits for /api/version."""
+    start, started = _failing_test_on_start_error(
+        lambda **kwargs: start_ollama(work_dir=tmp_path / "ollama", **kwargs)
+    )
+    yield start
+    for server in started:
+        server.stop()
+
+
+@pytest.fixture
+def open_webui(tmp_path):
+    """Factory: `open_webui(environment)` starts the real Open WebUI with a rendered unit
+    environment, its state folder (DATA_DIR, STATIC_DIR) in a temporary folder."""
+    start, started = _failing_test_on_start_error(
+        lambda environment, **kwargs: start_open_webui(environment, work_dir=tmp_path / "webui", **kwargs)
+    )
+    yield start
+    for server in started:
+        server.stop(timeout=30)
+
+
+@pytest.fixture
+def browser(tmp_path):
+    """A selenium WebDriver on Debian's headless Chromium with a fresh profile."""
+    from testkit.browser import start_browser
+
+    driver = start_browser(tmp_path / "chromium-profile", tmp_path / "chromedriver.log")
+    yield driver
+    driver.quit()
 
 
 @pytest.fixture

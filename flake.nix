@@ -53,6 +53,20 @@
         {
           inherit llmctl;
           default = llmctl;
+          # nix run .#render -- HOST [llmctl render options]: the host's stack input, rendered.
+          render = {
+            type = "app";
+            program = lib.getExe (
+              pkgs.writeShellScriptBin "local-llm-render" ''
+                host=''${1:?usage: nix run .#render -- HOST [llmctl render options]}; shift
+                input=$(mktemp --suffix .json); trap 'rm -f "$input"' EXIT
+                ${lib.getExe pkgs.nix} --extra-experimental-features 'nix-command flakes' eval --json \
+                  "${self}#nixosConfigurations.\"$host\".config.services.local-llm.stackInput" > "$input"
+                PATH=${lib.makeBinPath [ pkgs.nix ]}:$PATH \
+                  ${lib.getExe self.packages.${pkgs.stdenv.hostPlatform.system}.llmctl} render "$input" "$@"
+              ''
+            );
+          };
         }
       );
 

@@ -1,8 +1,11 @@
 # The data files nix/lib shares with llmctl, kept once in the Python package. This is
-# the one place that names their folder: a copy of nix/lib shipped elsewhere (inside
-# the llmctl package) changes only this path.
+# the one place that names their folder. In the repository it is the package's data/
+# folder; in an installed llmctl, which ships nix/lib as llmctl/nixlib (package data),
+# it is the data/ folder beside it.
 let
-  dir = ../../python/llmctl/src/llmctl/data;
+  inRepository = ../../python/llmctl/src/llmctl/data;
+  inPackage = ../data;
+  dir = if builtins.pathExists inRepository then inRepository else inPackage;
   read = name: builtins.fromJSON (builtins.readFile (dir + "/${name}"));
 in
 {

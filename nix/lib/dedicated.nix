@@ -1,11 +1,12 @@
-# argv of a dedicated llama-server (chat, embedding, rerank) from the stack spec:
-# the model's file, the role's port, the GPU profile's defaults, the model's overrides.
+# A dedicated llama-server (chat, embedding, rerank) from the stack spec: the model's
+# file, the role's port, the GPU profile's defaults, the model's overrides; as argv
+# (`dedicatedServerArgv`) or as LLAMA_ARG_* variables plus the rest (`dedicatedServerEnv`).
 let
   stack = import ./stack.nix;
   llamaServer = import ./llama-server.nix;
-in
-{
-  dedicatedServerArgv =
+
+  # The arguments llamaServerArgv and llamaServerEnv take, for one role.
+  serverArgs =
     input: role:
     let
       spec = stack.normalize input;
@@ -19,7 +20,7 @@ in
           throw "local-llm: model '${d.model}' has no file (set models.${d.model}.file)";
       profile = spec.hardware.llamaServer;
     in
-    llamaServer.llamaServerArgv {
+    {
       inherit role;
       inherit (spec.llamaServer) binary capabilities;
       options = {
@@ -36,4 +37,8 @@ in
       };
       extraArgs = spec.llamaServer.extraArgs ++ (model.extraArgs or [ ]);
     };
+in
+{
+  dedicatedServerArgv = input: role: llamaServer.llamaServerArgv (serverArgs input role);
+  dedicatedServerEnv = input: role: llamaServer.llamaServerEnv (serverArgs input role);
 }

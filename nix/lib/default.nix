@@ -20,7 +20,13 @@ in
     ;
   inherit (stack) normalize stackJson defaultAliases;
   inherit (gateway) envoyConfig;
-  inherit (llamaServer) llamaServerArgv defaultCapabilities flagTable;
+  inherit (import ./litellm.nix) litellmConfig litellmEnvironment;
+  inherit (llamaServer)
+    llamaServerArgv
+    llamaServerEnv
+    defaultCapabilities
+    flagTable
+    ;
   inherit (hardware)
     hardware
     kernelParams
@@ -30,7 +36,11 @@ in
   inherit (webui) webuiSettings;
   inherit (ollama) ollamaSettings;
 
-  inherit (import ./dedicated.nix) dedicatedServerArgv;
+  inherit (import ./dedicated.nix) dedicatedServerArgv dedicatedServerEnv;
+  inherit (import ./stack-document.nix) stackDocument;
+  inherit (import ./configuration.nix) configurationFacts;
+  inherit (import ./render.nix) render defaultBinaries;
+  inherit (import ./units.nix) litellmCommand;
 
   monitoring = {
     inherit (import ./monitoring.nix)

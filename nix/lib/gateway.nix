@@ -105,6 +105,13 @@ let
     }
     // optionalAttrs (name == "ollama") { host_rewrite_literal = "localhost"; };
 
+  # Backends that requests reach by their `model`.
+  namedBackends =
+    backends:
+    builtins.filter (name: backends.${name}.aliases != [ ] || backends.${name}.model != null) (
+      builtins.attrNames backends
+    );
+
   # or_match needs at least two matchers.
   anyOf =
     names:
@@ -130,6 +137,21 @@ let
     route = routeAction gateway name backend;
   };
 
+  ollamaTagRoute = gateway: backend: {
+    name = "model-ollama-tagged";
+    match = {
+      safe_regex.regex = modelPaths.ollama;
+      dynamic_metadata = [
+        {
+          filter = metadataNamespace;
+          path = [ { key = "model"; } ];
+          value.string_match.safe_regex.regex = "^[^:]+:[^:]+$";
+        }
+      ];
+    };
+    route = routeAction gateway "ollama" backend;
+  };
+
   pathRoute = gateway: backends: routeName: match: name: extra: {
     name = routeName;
     stat_prefix = routeName;
@@ -147,9 +169,7 @@ let
       # Chat models not matched by name: llama-swap serves whatever is in the models
       # folder; without it the dedicated chat server answers.
       fallbackName = if has "llamaSwap" then [ "llamaSwap" ] else optional (has "chat") "chat";
-      named = builtins.filter (name: backends.${name}.aliases != [ ] || backends.${name}.model != null) (
-        builtins.attrNames backends
-      );
+      named = namedBackends backends;
       path = routeName: match: names: extra: map (name: pathRoute gateway backends routeName match name extra) names;
     in
     [
@@ -163,6 +183,9 @@ let
       }
     ]
     ++ map (name: modelRoute gateway name backends.${name}) named
+    # Ollama's names carry a tag (`llama3.2:3b`), llama-swap's IDs never contain ':'
+    # (llmctl's model IDs), so any other tagged name goes to Ollama.
+    ++ optional (has "ollama") (ollamaTagRoute gateway backends.ollama)
     ++ path "completions" { safe_regex.regex = completionsPaths; } fallbackName { }
     ++ path "embeddings" { safe_regex.regex = embeddingsPaths; } (pick "embedding") { }
     ++ path "rerank" { safe_regex.regex = rerankPaths; } (pick "rerank") { }
@@ -179,10 +202,70 @@ let
     };
   };
 
+  # Names the routes send somewhere by `model`, in the order they match, for /v1/models;
+  # then the declared models llama-swap serves with their aliases (llama-swap lists
+  # aliases only with includeAliasesInList), unless unlisted.
+  declaredModels =
+    spec:
+    let
+      inherit (spec) backends models;
+      entries = owner: ids: map (id: {
+        inherit id;
+        owned_by = owner;
+      }) ids;
+      dedicatedModels = map (role: spec.dedicated.${role}.model) (builtins.attrNames spec.dedicated);
+      swapped = builtins.filter (
+        name:
+        !builtins.elem name dedicatedModels
+        && (models.${name}.serve or "swap") == "swap"
+        && !(models.${name}.unlisted or false)
+      ) (builtins.attrNames models);
+    in
+    concatMap (
+      name: entries name (optional (backends.${name}.model != null) backends.${name}.model ++ backends.${name}.aliases)
+    ) (namedBackends backends)
+    ++ optionals (backends ? llamaSwap) (
+      concatMap (name: entries "llamaSwap" ([ name ] ++ models.${name}.aliases or [ ])) swapped
+    );
+
+  modelListFilter =
+    spec:
+    let
+      has = name: spec.backends ? ${name};
+      config = builtins.toJSON {
+        declared = declaredModels spec;
+        # Ollama refuses Host headers other than localhost.
+        live =
+          optional (has "ollama") {
+            cluster = "ollama";
+            authority = "localhost";
+            owned_by = "ollama";
+          }
+          ++ optional (has "llamaSwap") {
+            cluster = "llamaSwap";
+            authority = "llama-swap";
+            owned_by = "llamaSwap";
+          };
+        timeoutMs = 3000;
+      };
+    in
+    if helpers.hasInfix "]==]" config then
+      throw "local-llm: a model name or alias contains ']==]', which the gateway's model list cannot carry"
+    else
+      {
+        name = "envoy.filters.http.lua";
+        typed_config = typed "envoy.extensions.filters.http.lua.v3.Lua" {
+          default_source_code.inline_string =
+            builtins.replaceStrings [ "@CONFIG@" ] [ config ]
+              (builtins.readFile ./gateway-models.lua);
+        };
+      };
+
   httpFilters =
-    gateway:
-    optional (gateway.apiKeyFile != null) (authFilter gateway.apiKeyFile)
+    spec:
+    optional (spec.gateway.apiKeyFile != null) (authFilter spec.gateway.apiKeyFile)
     ++ [
+      (modelListFilter spec)
       {
         name = "envoy.filters.http.json_to_metadata";
         typed_config = typed "envoy.extensions.filters.http.json_to_metadata.v3.JsonToMetadata" {
@@ -231,7 +314,7 @@ let
           (connectionManager "gateway" (
             {
               stream_idle_timeout = spec.gateway.idleTimeout;
-              http_filters = httpFilters spec.gateway;
+              http_filters = httpFilters spec;
               route_config = {
                 name = "gateway";
                 virtual_hosts = [

@@ -18,6 +18,7 @@ rec {
   optional = condition: value: if condition then [ value ] else [ ];
   optionals = condition: values: if condition then values else [ ];
   optionalAttrs = condition: attrs: if condition then attrs else { };
+  optionalString = condition: string: if condition then string else "";
 
   concatMap = f: list: builtins.concatLists (map f list);
   unique = builtins.foldl' (acc: x: if builtins.elem x acc then acc else acc ++ [ x ]) [ ];
@@ -42,6 +43,9 @@ rec {
           else
             80;
       };
+
+  # Whether `infix` occurs in `text`.
+  hasInfix = infix: text: builtins.replaceStrings [ infix ] [ "" ] text != text;
 
   isIPv4 = host: builtins.match "[0-9]+\\.[0-9]+\\.[0-9]+\\.[0-9]+" host != null;
 

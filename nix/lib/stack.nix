@@ -27,7 +27,28 @@ let
 
   defaults = {
     host = null;
+    # What the host is for, shown at the top of its CONFIGURATION.md.
+    description = null;
     inherit (paths) modelsDir;
+    # Who owns the models folder and runs the llama-servers and discovery.
+    user = "local-llm";
+    group = "local-llm";
+    # Services facing the network: they listen on all interfaces and their port is open
+    # (on `firewallInterfaces` only, when given).
+    opened = {
+      gateway = false;
+      webui = false;
+      llamaSwap = false;
+      ollama = false;
+    };
+    firewallInterfaces = [ ];
+    # Files holding secrets, read by the services at start (never copied anywhere).
+    secrets = {
+      # The gateway's key file as the host has it; gateway.apiKeyFile names what the
+      # gateway reads (the systemd credential, paths.gatewayApiKeys).
+      gatewayApiKeyFile = null;
+      huggingFaceTokenFile = null;
+    };
     # Where the backends listen; the gateway reaches them there.
     listenAddress = facts.loopback;
     gpu = {
@@ -63,9 +84,13 @@ let
       enable = false;
       port = ports.webui;
       secretKeyFile = null;
+      # services.open-webui.stateDir
+      stateDir = "/var/lib/open-webui";
     };
     gateway = {
       enable = false;
+      # Which program is the gateway: Envoy (gateway.nix) or the LiteLLM proxy (litellm.nix).
+      kind = "envoy";
       # Interface the gateway listens on; 0.0.0.0 when it faces the network.
       bind = facts.loopback;
       port = ports.gateway;
@@ -179,7 +204,18 @@ let
     };
 
   # Every endpoint says where it answers when healthy (status and verify ask there).
-  withHealth = builtins.mapAttrs (name: endpoint: endpoint // { health = healthPaths.${name}; });
+  # The LiteLLM proxy's /health asks every model (and wants the key); it is up when
+  # /health/liveliness answers.
+  withHealth =
+    spec:
+    builtins.mapAttrs (
+      name: endpoint:
+      endpoint
+      // {
+        health =
+          if name == "gateway" && spec.gateway.kind == "litellm" then "/health/liveliness" else healthPaths.${name};
+      }
+    );
 
   stackJson =
     input:
@@ -187,17 +223,21 @@ let
       spec = normalize input;
       hardware = spec.hardware;
       gatewayUrl = port: "http://${facts.loopback}:${toString port}";
+      envoy = spec.gateway.kind == "envoy";
     in
     dropNulls {
       version = 1;
       inherit (spec) host modelsDir;
-      endpoints = withHealth (
+      endpoints = withHealth spec (
         builtins.mapAttrs (_: endpointJson) spec.backends
         // optionalAttrs spec.gateway.enable {
           gateway = {
             url = gatewayUrl spec.gateway.port;
-            unit = "envoy.service";
+            unit = if envoy then "envoy.service" else "litellm.service";
           };
+        }
+        # Envoy's admin and metrics listeners; the LiteLLM proxy has neither.
+        // optionalAttrs (spec.gateway.enable && envoy) {
           gatewayAdmin.url = gatewayUrl spec.gateway.adminPort;
           gatewayMetrics.url = gatewayUrl spec.gateway.metricsPort;
         }

@@ -9,35 +9,23 @@
 let
   cfg = config.services.local-llm;
   generators = import ../lib;
-  base = generators.stackJson cfg.stackInput;
-  # What nix/lib does not know: services reached from outside (llmctl verify expects them
-  # on all interfaces, with the port open), the models folder's owner, which files hold
-  # secrets and which files the stack generates (none may contain a secret).
-  stackDocument = base // {
-    endpoints = lib.mapAttrs (
-      name: endpoint:
-      if cfg.openedServices.${name} or false then
-        endpoint
-        // {
-          url = "http://${config.networking.hostName}:${toString cfg.${name}.port}";
-          openFirewall = true;
-        }
-      else
-        endpoint
-    ) base.endpoints;
-    modelsDirOwner = "${cfg.user}:${cfg.group}";
-    modelsDirMode = "0755";
-    secrets.files = lib.filter (file: file != null) [
-      cfg.gateway.apiKeyFile
-      cfg.webui.environmentFile
-      cfg.huggingFace.tokenFile
-    ];
-    generatedConfigs = [
-      cfg.stackFile
-    ]
-    ++ lib.optional cfg.llamaSwap.enable cfg.spec.llamaSwap.configFile
-    ++ lib.optional cfg.gateway.enable generators.paths.envoyConfig;
-  };
+  # stack.json with what verify checks on the host (opened services, secret files, ...).
+  stackDocument = generators.stackDocument cfg.stackInput;
+  # CONFIGURATION.md, written at build time by llmctl's template from nix/lib's facts (the
+  # same facts `llmctl render` uses; no model file is there, so no memory plan).
+  configurationFacts = generators.configurationFacts cfg.stackInput;
+  configurationDoc =
+    pkgs.runCommand "local-llm-CONFIGURATION.md"
+      {
+        nativeBuildInputs = [ cfg.package ];
+        facts = builtins.toJSON configurationFacts;
+        passAsFile = [ "facts" ];
+        passthru.facts = configurationFacts;
+      }
+      ''
+        llmctl render --configuration-from "$factsPath" --output "$TMPDIR/doc"
+        cp "$TMPDIR/doc/CONFIGURATION.md" "$out"
+      '';
   # services.ollama creates its own static user (home /var/lib/ollama); it cannot be ours.
   sharesOllamaUser = cfg.ollama.enable && cfg.user == config.services.ollama.user;
 in
@@ -69,6 +57,13 @@ in
       type = lib.types.str;
       default = "local-llm";
       description = "Group of {option}`services.local-llm.user`.";
+    };
+
+    description = lib.mkOption {
+      type = lib.types.nullOr lib.types.lines;
+      default = null;
+      example = "Strix Halo workstation: one dedicated server per role behind the gateway.";
+      description = "What this host is for, in a few sentences: the opening of its CONFIGURATION.md.";
     };
 
     huggingFace.tokenFile = lib.mkOption {
@@ -157,6 +152,7 @@ in
       );
 
       environment.etc.${lib.removePrefix "/etc/" cfg.stackFile}.text = builtins.toJSON stackDocument;
+      environment.etc.${lib.removePrefix "/etc/" generators.paths.configurationDoc}.source = configurationDoc;
       environment.systemPackages = [ cfg.package ];
     })
   ];

@@ -10,7 +10,7 @@ let
   cfg = config.services.local-llm;
   shared = import ./shared-options.nix { inherit lib; };
   scripts = import ./scripts.nix { inherit lib; };
-  hardening = import ./hardening.nix;
+  hardening = import ../lib/hardening.nix;
   generators = import ../lib;
   inherit (generators) ports roles;
 

@@ -2,6 +2,8 @@
 {
   config,
   lib,
+  options,
+  pkgs,
   ...
 }:
 let
@@ -10,10 +12,34 @@ let
   generators = import ../lib;
   gateway = cfg.gateway;
   settings = generators.envoyConfig cfg.stackInput;
+  litellmSettings = generators.litellmConfig cfg.stackInput;
+  litellm = config.services.litellm;
+  # With a key file, the proxy's master key is its first key, read from the credential at
+  # start (the same command `llmctl render` writes into litellm.service off NixOS).
+  litellmStart = pkgs.writeShellScript "litellm-start" (
+    lib.escapeShellArgs (
+      generators.litellmCommand (lib.getExe litellm.package) (_: litellm.host) {
+        gateway.port = litellm.port;
+      } ((pkgs.formats.yaml { }).generate "litellm.yaml" litellm.settings) generators.paths.gatewayApiKeys
+    )
+  );
 in
 {
   options.services.local-llm.gateway = {
-    enable = lib.mkEnableOption "the Envoy gateway speaking the OpenAI API";
+    enable = lib.mkEnableOption "the gateway speaking the OpenAI API";
+    kind = lib.mkOption {
+      type = lib.types.enum [
+        "envoy"
+        "litellm"
+      ];
+      default = "envoy";
+      description = ''
+        Which program is the gateway: Envoy (routing by path and by `model`, admin and
+        Prometheus ports) or the LiteLLM proxy (services.litellm; routing by `model`, one
+        master key: the first of {option}`services.local-llm.gateway.apiKeyFile`). Both
+        serve the same model table and aliases.
+      '';
+    };
     port = shared.port generators.ports.gateway "Port of the OpenAI-compatible API.";
     adminPort = shared.port generators.ports.gatewayAdmin "Envoy admin port (loopback only).";
     metricsPort = shared.port generators.ports.gatewayMetrics "Prometheus metrics port (loopback only).";
@@ -35,23 +61,46 @@ in
     openFirewall = shared.openFirewall "the gateway";
   };
 
-  config = lib.mkIf (cfg.enable && gateway.enable) {
-    assertions = [
+  config = lib.mkIf (cfg.enable && gateway.enable) (
+    lib.mkMerge [
       {
-        assertion = cfg.spec.backends != { };
-        message = "services.local-llm.gateway: no backend to route to; declare a model with serve = \"dedicated\", or enable llamaSwap or ollama";
+        assertions = [
+          {
+            assertion = cfg.spec.backends != { };
+            message = "services.local-llm.gateway: no backend to route to; declare a model with serve = \"dedicated\", or enable llamaSwap or ollama";
+          }
+        ];
       }
-    ];
-    services.envoy = {
-      enable = true;
-      inherit settings;
-    };
-    # A readable copy for `llmctl verify`, which checks that no generated config holds a secret.
-    environment.etc.${lib.removePrefix "/etc/" generators.paths.envoyConfig}.text = builtins.toJSON settings;
-    systemd.services.envoy.serviceConfig = {
-      LoadCredential = lib.optional (gateway.apiKeyFile != null) "api-keys:${gateway.apiKeyFile}";
-      # Upstream does not restart Envoy; a gateway should come back by itself.
-      Restart = lib.mkForce "on-failure";
-    };
-  };
+      (lib.mkIf (gateway.kind == "envoy") {
+        services.envoy = {
+          enable = true;
+          inherit settings;
+        };
+        # A readable copy for `llmctl verify`, which checks that no generated config holds a secret.
+        environment.etc.${lib.removePrefix "/etc/" generators.paths.envoyConfig}.text = builtins.toJSON settings;
+        systemd.services.envoy.serviceConfig = {
+          LoadCredential = lib.optional (gateway.apiKeyFile != null) "api-keys:${gateway.apiKeyFile}";
+          # Upstream does not restart Envoy; a gateway should come back by itself.
+          Restart = lib.mkForce "on-failure";
+        };
+      })
+      (lib.mkIf (gateway.kind == "litellm") {
+        services.litellm = {
+          enable = true;
+          host = lib.mkDefault (generators.bindAddress cfg.openedServices.gateway);
+          port = lib.mkDefault gateway.port;
+          settings = litellmSettings;
+          # Defining the option replaces upstream's default: keep its telemetry opt-outs.
+          environment = options.services.litellm.environment.default // generators.litellmEnvironment;
+          environmentFile = lib.mkDefault null;
+        };
+        environment.etc.${lib.removePrefix "/etc/" generators.paths.litellmConfig}.text = builtins.toJSON litellm.settings;
+        systemd.services.litellm.serviceConfig = {
+          LoadCredential = lib.optional (gateway.apiKeyFile != null) "api-keys:${gateway.apiKeyFile}";
+          ExecStart = lib.mkIf (gateway.apiKeyFile != null) (lib.mkForce litellmStart);
+          Restart = lib.mkDefault "on-failure";
+        };
+      })
+    ]
+  );
 }

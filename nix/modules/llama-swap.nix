@@ -10,7 +10,7 @@
 let
   cfg = config.services.local-llm;
   shared = import ./shared-options.nix { inherit lib; };
-  hardening = import ./hardening.nix;
+  hardening = import ../lib/hardening.nix;
   generators = import ../lib;
   swap = cfg.llamaSwap;
   upstream = config.services.llama-swap;

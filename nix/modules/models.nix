@@ -7,7 +7,7 @@
 let
   cfg = config.services.local-llm;
   scripts = import ./scripts.nix { inherit lib; };
-  hardening = import ./hardening.nix;
+  hardening = import ../lib/hardening.nix;
   generators = import ../lib;
   sourced = lib.filterAttrs (_: m: m.source != null) cfg.models;
   llmctl = lib.getExe cfg.package;

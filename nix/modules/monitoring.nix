@@ -13,7 +13,7 @@ let
   cfg = config.services.local-llm;
   m = cfg.monitoring;
   shared = import ./shared-options.nix { inherit lib; };
-  hardening = import ./hardening.nix;
+  hardening = import ../lib/hardening.nix;
   generators = import ../lib;
   inherit (generators) loopback ports;
   prometheus = config.services.prometheus;

@@ -29,7 +29,18 @@ let
 in
 {
   host = config.networking.hostName;
-  inherit (cfg) modelsDir;
+  inherit (cfg)
+    description
+    modelsDir
+    user
+    group
+    firewallInterfaces
+    ;
+  opened = cfg.openedServices;
+  secrets = {
+    gatewayApiKeyFile = cfg.gateway.apiKeyFile;
+    huggingFaceTokenFile = cfg.huggingFace.tokenFile;
+  };
   gpu = withoutNulls { inherit (cfg.gpu) profile ramGiB memoryGiB devices; };
   llamaServer = {
     binary = lib.getExe' cfg.llamaServer.package "llama-server";
@@ -67,6 +78,7 @@ in
   gateway = {
     inherit (cfg.gateway)
       enable
+      kind
       port
       adminPort
       metricsPort

@@ -3,6 +3,7 @@
   config,
   lib,
   options,
+  pkgs,
   ...
 }:
 let
@@ -38,6 +39,17 @@ in
       environmentFile = lib.mkDefault settings.environmentFile;
       # Defining the option replaces upstream's default: keep its telemetry opt-outs.
       environment = options.services.open-webui.environment.default // settings.environment;
+    };
+    # The gateway's key reaches Open WebUI as a credential, turned into OPENAI_API_KEYS.
+    systemd.services.open-webui.serviceConfig = lib.mkIf (settings.gatewayKey != null) {
+      LoadCredential = [ "gateway-api-keys:${cfg.gateway.apiKeyFile}" ];
+      ExecStartPre = [
+        (pkgs.writeShellScript "open-webui-gateway-key" ''
+          set -- "$CREDENTIALS_DIRECTORY/gateway-api-keys" ${lib.escapeShellArg settings.gatewayKey.envFile}
+          ${settings.gatewayKey.script}
+        '')
+      ];
+      EnvironmentFile = [ "-${settings.gatewayKey.envFile}" ];
     };
   };
 }

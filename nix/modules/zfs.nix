@@ -14,7 +14,7 @@ let
     mountpoint = cfg.modelsDir;
   };
   setArgs = lib.concatStringsSep " " (lib.mapAttrsToList (name: value: "-o ${name}=${lib.escapeShellArg value}") properties);
-  hardening = import ./hardening.nix;
+  hardening = import ../lib/hardening.nix;
   # Units that read or write the models folder: they start once it is mounted.
   usesModels = [
     "local-llm-models.service"

@@ -9,7 +9,8 @@ import sys
 
 import pytest
 
-from testkit.nixeval import REPO
+from testkit.local_stack import MODEL_NAMES
+from testkit.nixeval import REPO, nix_eval
 
 
 def run_demo(tmp_path, **env: str) -> subprocess.CompletedProcess:
@@ -30,6 +31,12 @@ def test_demo_once_shows_the_three_answers(tmp_path):
     out = result.stdout
     assert re.search(r"OpenAI base URL: http://127\.0\.0\.1:\d+/v1", out)
     assert "model=gpt-4o" in out and re.search(r"answer: '.*' \(12 tokens", out)
+    # Every model and alias, each once, under the backend that answers it.
+    aliases = nix_eval("lib.defaultAliases")
+    listed = dict(re.findall(r"^  (chat|embedding|rerank): (.+)$", out, re.MULTILINE))
+    for role, model in MODEL_NAMES.items():
+        expected = [model, *sorted(alias for alias, target in aliases.items() if target == role)]
+        assert listed[role].split(", ") == expected
     assert "vector: 128 dimensions" in out
     assert re.search(r"ranking: #\d -?\d+\.\d{4}, #\d -?\d+\.\d{4}, #\d -?\d+\.\d{4}", out)
     assert list(tmp_path.iterdir()) == [], "the demo left files behind"

@@ -54,8 +54,9 @@ def test_bad_specs_fail_with_a_message(expr, message):
         nix_eval(expr)
 
 
-def test_webui_points_at_llama_swap_and_ollama(seed_specs):
-    settings = nix_eval("lib.webuiSettings spec", spec=seed_specs["nas-01"])
+def test_webui_points_at_llama_swap_and_ollama_without_a_gateway(seed_specs):
+    spec = {**seed_specs["nas-01"], "gateway": {"enable": False}}
+    settings = nix_eval("lib.webuiSettings spec", spec=spec)
     assert (settings["host"], settings["port"]) == ("127.0.0.1", 3001)
     assert settings["environmentFile"] == "/run/secrets/open-webui.env"
     env = settings["environment"]
@@ -66,7 +67,7 @@ def test_webui_points_at_llama_swap_and_ollama(seed_specs):
     assert not any("SECRET" in name for name in env), "the secret key comes from environmentFile"
 
 
-def test_webui_without_llama_swap_uses_the_gateway(seed_specs):
+def test_webui_uses_the_gateway_when_there_is_one(seed_specs):
     env = nix_eval("(lib.webuiSettings spec).environment", spec=seed_specs["strix-halo"])
     assert env["OPENAI_API_BASE_URLS"] == "http://127.0.0.1:4001/v1"
     assert env["ENABLE_OLLAMA_API"] == "False" and "OLLAMA_BASE_URL" not in env

@@ -1,4 +1,4 @@
-"""Every unit of ours runs in one shared sandbox (nix/modules/hardening.nix), checked on
+"""Every unit of ours runs in one shared sandbox (nix/lib/hardening.nix), checked on
 the units the seed hosts render."""
 
 from __future__ import annotations

@@ -2,8 +2,9 @@
 
 Writes tiny random-weight models, evaluates nix/lib for a local stack spec, starts
 the dedicated chat, embedding and reranker llama-servers and Envoy on loopback,
-prints the OpenAI base URL, sends one request of each kind through the gateway by
-an alias, shows the answers, then serves until Ctrl-C (or exits with --once).
+prints the OpenAI base URL, lists the gateway's models with the official openai
+client, sends one request of each kind through the gateway by an alias, shows the
+answers, then serves until Ctrl-C (or exits with --once).
 """
 
 from __future__ import annotations
@@ -37,8 +38,21 @@ def show(title: str, reply: api.Reply, summary) -> bool:
     return True
 
 
+def list_models(base_url: str) -> dict[str, list[str]]:
+    """The gateway's model list as the official openai client reads it, by backend."""
+    from openai import OpenAI
+
+    by_backend: dict[str, list[str]] = {}
+    for model in OpenAI(base_url=base_url, api_key="unused").models.list():
+        by_backend.setdefault(model.owned_by, []).append(model.id)
+    return by_backend
+
+
 def exercise(base_url: str) -> bool:
-    """One chat completion, one embedding and one rerank through the gateway."""
+    """The model list, then one chat completion, one embedding and one rerank through the gateway."""
+    say(f"\nGET {base_url}/models  (the official openai client)")
+    for backend, ids in list_models(base_url).items():
+        say(f"  {backend}: {', '.join(ids)}")
     say(f"\nPOST {base_url}/chat/completions  model={CHAT_ALIAS}")
     ok = show(
         "answer",

@@ -9,8 +9,9 @@ The stack spec is evaluated by nix-instantiate: `lib.envoyConfig` gives the Envo
 bootstrap (written to generated/envoy.json), `lib.dedicatedServerArgv` each
 llama-server's argv, `lib.stackJson` the stack.json llmctl reads (written to
 `stack.stack_file`, plus `secrets` and `generatedConfigs`, which nix/lib does not
-produce). `with_services=True` adds replay servers for Ollama, llama-swap
-and Open WebUI, which cannot run here. Used by `./dev demo` (testkit.demo), the
+produce). `with_ollama=True` adds the real Ollama (environment from
+`lib.ollamaSettings`) with a tiny model imported; `with_services=True` adds replay
+servers for llama-swap, Open WebUI and (without the real one) Ollama. Used by `./dev demo` (testkit.demo), the
 integration tests, the `llmctl status`/`verify` tests, bench/gateway_latency.py and
 bench/status_speed.py.
 """
@@ -31,6 +32,7 @@ from testkit import tiny_models
 from testkit.envoy import start_envoy
 from testkit.llama_server import start_llama_server_argv
 from testkit.nixeval import nix_eval
+from testkit.ollama import create_model, start_ollama
 from testkit.processes import ManagedProcess, free_port
 from testkit.replay_servers import ReplayServer, llama_swap_routes, ollama_routes, start_replay, webui_routes
 from testkit.tools import llama_server_bin
@@ -38,6 +40,8 @@ from testkit.tools import llama_server_bin
 ROLES = ("chat", "embedding", "rerank")
 # Model names the local stack declares, one per role.
 MODEL_NAMES = {"chat": "tiny-chat", "embedding": "tiny-embedding", "rerank": "tiny-reranker"}
+# The model imported into the real Ollama (with_ollama), as Ollama names it.
+OLLAMA_MODEL = "tiny-ollama:latest"
 
 
 @dataclass
@@ -60,6 +64,9 @@ class LocalStack:
     envoy: ManagedProcess | None = None
     # Replay servers by endpoint name: ollama, llamaSwap, webui (with_services).
     replays: dict[str, ReplayServer] = field(default_factory=dict)
+    # The real Ollama (with_ollama) and the environment nix/lib rendered for it.
+    ollama: ManagedProcess | None = None
+    ollama_environment: dict[str, str] = field(default_factory=dict)
 
     @property
     def gateway_url(self) -> str:
@@ -110,6 +117,8 @@ class LocalStack:
             self.envoy.stop()
         for server in self.servers.values():
             server.stop()
+        if self.ollama is not None:
+            self.ollama.stop()
 
 
 def write_models(root: Path) -> dict[str, Path]:
@@ -191,6 +200,7 @@ def local_stack(
     with_fallback: bool = False,
     with_llama_swap: bool = False,
     with_services: bool = False,
+    with_ollama: bool = False,
     monitoring: dict[str, Any] | None = None,
 ) -> Iterator[LocalStack]:
     """Start the local stack and stop everything on exit.
@@ -203,6 +213,8 @@ def local_stack(
     `with_services`: replay servers for Ollama, llama-swap (its /running lists the chat
     server) and Open WebUI, declared in the spec like real ones (the gateway routes to
     Ollama and llama-swap), and an Open WebUI secret key file named in `secrets`.
+    `with_ollama`: the real Ollama instead of its replay, started with the environment
+    `lib.ollamaSettings` renders, serving `OLLAMA_MODEL` (imported from the tiny chat GGUF).
     `monitoring`: keys of the spec's monitoring section (intervals, exporter ports,
     alert `for`s) for a Prometheus the caller starts (testkit.prometheus).
     """
@@ -213,10 +225,11 @@ def local_stack(
             work_dir = Path(cleanup.enter_context(tempfile.TemporaryDirectory(prefix="local-llm-stack-")))
         models = models or write_models(work_dir / "models")
         # Replays first: bound, their ports cannot be handed out again by free_port.
-        replays = start_services() if with_services else {}
+        replays = start_services(with_ollama=with_ollama) if with_services else {}
         for replay in replays.values():
             cleanup.callback(replay.stop)
         ports = {name: free_port() for name in (*ROLES, "gateway", "admin", "metrics")}
+        ollama_port = free_port() if with_ollama else (replays["ollama"].port if replays else None)
         # Extra chat servers: same generated argv, another port.
         stand_ins = {
             name: free_port()
@@ -240,14 +253,14 @@ def local_stack(
             api_key_file=key_file,
             fallback_port=stand_ins.get("chat-fallback"),
             llama_swap_port=replays["llamaSwap"].port if replays else stand_ins.get("llamaSwap"),
-            ollama_port=replays["ollama"].port if replays else None,
+            ollama_port=ollama_port,
             webui_port=replays["webui"].port if replays else None,
             monitoring=monitoring,
         )
         generated = nix_eval(
             "{ envoy = lib.envoyConfig spec; stack = lib.stackJson spec;"
             " argv = builtins.listToAttrs (map (role: { name = role; value = lib.dedicatedServerArgv spec role; })"
-            ' [ "chat" "embedding" "rerank" ]); }',
+            ' [ "chat" "embedding" "rerank" ]); ollama = (lib.ollamaSettings spec).environment; }',
             spec=spec,
         )
         envoy_file = work_dir / "generated" / "envoy.json"
@@ -272,8 +285,13 @@ def local_stack(
             api_key=api_key,
             argvs=dict(generated["argv"]),
             replays=replays,
+            ollama_environment=generated["ollama"],
         )
         cleanup.callback(stack.stop)
+        if with_ollama:
+            stack.ollama = start_ollama(work_dir=work_dir, environment=generated["ollama"], port=ollama_port)
+            create_model(stack.ollama, OLLAMA_MODEL, models["chat"])
+            stack.endpoints["ollama"] = stack.ollama.info["url"]
         for name, port in stand_ins.items():
             argv = stack.argvs["chat"]
             at = argv.index("--port") + 1
@@ -286,13 +304,15 @@ def local_stack(
         yield stack
 
 
-def start_services() -> dict[str, ReplayServer]:
-    """Replay servers for the services that cannot run here, by endpoint name."""
-    return {
-        "ollama": start_replay("ollama", ollama_routes()),
+def start_services(*, with_ollama: bool = False) -> dict[str, ReplayServer]:
+    """Replay servers for the services not started for real, by endpoint name."""
+    replays = {
         "llamaSwap": start_replay("llama-swap", llama_swap_routes()),
         "webui": start_replay("webui", webui_routes()),
     }
+    if not with_ollama:
+        replays["ollama"] = start_replay("ollama", ollama_routes())
+    return replays
 
 
 def write_secret(path: Path, content: str) -> Path:

@@ -5,6 +5,9 @@
 
   services.local-llm = {
     enable = true;
+    description = ''
+      A desktop with a Radeon RX 7900 XTX (gfx1100) as the primary chat server (Qwen3-Coder) behind a keyed gateway open to the LAN, failing over to an RX 7600 machine; llama-swap serves every other model.
+    '';
     gpu.profile = "rx-7900xtx";
     models.qwen3-coder = {
       source = "hf:unsloth/Qwen3-Coder-30B-A3B-Instruct-GGUF:Q4_K_M";

@@ -6,6 +6,9 @@
 
   services.local-llm = {
     enable = true;
+    description = ''
+      A NAS with two Radeon AI PRO R9700 (gfx1201): Ollama (ROCm) and llama-swap (Vulkan llama.cpp) over a ZFS models dataset, and Open WebUI with login, reachable on the tailnet only.
+    '';
     modelsDir = "/models";
     gpu = {
       profile = "radeon-r9700";

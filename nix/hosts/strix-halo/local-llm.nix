@@ -5,6 +5,9 @@
 
   services.local-llm = {
     enable = true;
+    description = ''
+      A workstation with an AMD Ryzen AI Max+ 395 (Strix Halo, gfx1151) and 128 GB of unified LPDDR5X: one dedicated llama-server per role (Devstral-2 for chat, Qwen3-Embedding, BGE reranker) behind the gateway on :4001. The GPU may map 120 GiB of the 128 GiB; nothing faces the network.
+    '';
     gpu = {
       profile = "strix-halo";
       ramGiB = 128;

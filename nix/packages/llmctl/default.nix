@@ -19,6 +19,13 @@ python3Packages.buildPythonApplication {
     ];
   };
 
+  # src/llmctl/nixlib links to the repository's nix/lib, outside this source: ship a copy.
+  postPatch = ''
+    rm src/llmctl/nixlib
+    cp -r ${../../lib} src/llmctl/nixlib
+    chmod -R u+w src/llmctl/nixlib
+  '';
+
   build-system = [ python3Packages.setuptools ];
 
   dependencies = with python3Packages; [

@@ -26,6 +26,7 @@ DOMAIN = {
     "serving": {"library", "plan"},
     "status": set(),
     "verify": set(),
+    "render": {"library", "plan", "serving"},
 }
 
 

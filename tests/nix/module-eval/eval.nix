@@ -83,6 +83,14 @@ else
     };
     stackInput = config.services.local-llm.stackInput;
     stackJson = builtins.fromJSON (etcFile "local-llm/stack.json").text;
+    # The facts the build of /etc/local-llm/CONFIGURATION.md hands llmctl's template.
+    configurationFacts = (etcFile "local-llm/CONFIGURATION.md").source.facts;
+    # Read only where it is on: environmentFile has no default upstream.
+    litellm =
+      if config.services.litellm.enable then
+        { inherit (config.services.litellm) enable host port settings environment environmentFile; }
+      else
+        { enable = false; };
     etc = lib.mapAttrs (_: f: { source = plain f.source; inherit (f) mode text; }) (
       lib.filterAttrs (name: _: lib.hasPrefix "local-llm/" name) config.environment.etc
     );

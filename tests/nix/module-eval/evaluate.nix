@@ -24,6 +24,7 @@ lib.evalModules {
       ./missing/initrd.nix
       ./missing/system.nix
       ./missing/monitoring.nix
+      ./missing/litellm.nix
       (
         { config, ... }:
         {

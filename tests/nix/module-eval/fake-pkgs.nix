@@ -160,6 +160,7 @@ let
     "gnused"
     "iptables"
     "jq"
+    "litellm"
     "kmod"
     "llama-swap"
     "nftables"

@@ -16,6 +16,7 @@ COMMANDS = {
     "rm": "llmctl.commands.rm:rm",
     "models": "llmctl.commands.models:models",
     "discover": "llmctl.commands.discover:discover",
+    "render": "llmctl.commands.render:render",
 }
 
 

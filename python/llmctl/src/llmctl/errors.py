@@ -80,6 +80,10 @@ class PlanInputError(UsageError, ValueError):
     """A combination llama.cpp itself would refuse (e.g. quantized V without flash attention)."""
 
 
+class RenderError(LlmctlError):
+    """`llmctl render` cannot evaluate the stack input or write its files."""
+
+
 class ServingError(LlmctlError):
     """A llama-server or llama-swap command line that cannot be built as asked."""
 

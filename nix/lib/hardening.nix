@@ -1,5 +1,5 @@
 # The systemd sandbox of every local-llm unit, written once (systemd.exec(5)).
-# Imported as a plain attrset, not as a module.
+# A plain attrset: the NixOS modules and the rendered units off NixOS (units.nix) share it.
 rec {
   # Safe for any unit, the dataset oneshot (root, runs zfs) included: nothing that gives
   # the unit its own mount namespace, which would hide the mount it makes.
