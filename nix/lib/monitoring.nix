@@ -39,6 +39,9 @@ let
   };
 
   hostPort = url: let u = helpers.parseUrl url; in "${u.host}:${toString u.port}";
+  # Envoy's metrics listener; LiteLLM (gateway.kind = litellm) exports no Prometheus
+  # metrics without its enterprise features, so that gateway gets no job and no rules.
+  envoyGateway = spec: spec.gateway.enable && spec.gateway.kind == "envoy";
   local = port: "${facts.loopback}:${toString port}";
 
   # The gateway's routes and the cluster each sends to, read from the Envoy config itself.
@@ -116,7 +119,7 @@ let
       spec = stack.normalize input;
       m = spec.monitoring;
     in
-    optional spec.gateway.enable (gatewayJob spec)
+    optional (envoyGateway spec) (gatewayJob spec)
     ++ optional (spec.dedicated != { }) (llamaServerJob spec)
     ++ optional spec.llamaSwap.enable (simpleJob jobs.llamaSwap (hostPort spec.backends.llamaSwap.url) "llamaSwap")
     # The exporter's series carry the service and model they describe: kept as they are.
@@ -185,7 +188,7 @@ let
       gw = "job=\"${jobs.gateway}\"";
       gpus = gpuSeries spec;
     in
-    helpers.optionalAttrs spec.gateway.enable {
+    helpers.optionalAttrs (envoyGateway spec) {
       requestsPerRoute = "sum by (envoy_route) (rate(envoy_vhost_route_upstream_rq_total{${gw}}[${w}]))";
       requestsPerModel = "sum by (model) (rate(envoy_cluster_upstream_rq_total{${gw},model!=\"\"}[${w}]))";
       responsesPerClass = "sum by (envoy_response_code_class) (rate(envoy_vhost_route_upstream_rq_xx{${gw}}[${w}]))";
@@ -249,7 +252,7 @@ let
         "Prometheus cannot scrape {{ $labels.instance }} (job {{ $labels.job }}): the service is stopped or does not listen there."
       )
     ]
-    ++ optionals spec.gateway.enable [
+    ++ optionals (envoyGateway spec) [
       (alert spec "LocalLlmBackendDown" "backendDown" "warning"
         "envoy_cluster_membership_healthy{${gw}} < envoy_cluster_membership_total{${gw}}"
         "gateway backend {{ $labels.envoy_cluster_name }}: an endpoint fails its health check"

@@ -156,7 +156,8 @@ def test_upstream_types_refuse_a_wrong_scrape_config(tmp_path):
     """The declared upstream types are not decoration: a key scrape_config lacks is refused."""
     host = host_file(
         tmp_path,
-        '{ services.prometheus.scrapeConfigs = [ { job_name = "x"; static_config = [ ]; } ]; }',
+        "{ services.local-llm.enable = true;"
+        ' services.prometheus.scrapeConfigs = [ { job_name = "x"; static_config = [ ]; } ]; }',
     )
     with pytest.raises(ModuleEvalError, match="static_config"):
         evaluate_host(host)

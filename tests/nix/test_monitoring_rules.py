@@ -6,6 +6,7 @@ waits)."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -45,6 +46,23 @@ def test_promtool_accepts_the_config_and_rules_of_every_seed_host(seed_specs, ho
     assert "1 rule files found" in checked.stdout
     rules = promtool("check", "rules", tmp_path / RULES_FILE)
     assert rules.returncode == 0, rules.stdout + rules.stderr
+
+
+def test_llmctl_render_writes_files_promtool_accepts(seed_specs, tmp_path):
+    """Off NixOS: the rendered prometheus.yml finds its rules file beside it."""
+    from llmctl.render.evaluate import evaluate
+    from llmctl.render.outputs import texts
+
+    spec = seed_specs["atlas"]
+    rendered = texts(evaluate(spec, binaries={"llama-server": spec["llamaServer"]["binary"]}))
+    for name in ("prometheus/prometheus.yml", "prometheus/local-llm.rules.yml", "grafana/local-llm.json"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(rendered[Path(name)])
+    checked = promtool("check", "config", tmp_path / "prometheus/prometheus.yml")
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert "SUCCESS: 1 rule files found" in checked.stdout
+    expected = nix_eval("lib.monitoring.grafanaDashboard spec", spec=spec)
+    assert json.loads((tmp_path / "grafana/local-llm.json").read_text()) == expected
 
 
 def test_promtool_rejects_a_broken_rule(tmp_path):
@@ -337,6 +355,11 @@ def test_scrape_jobs_follow_the_spec(seed_specs):
     assert relabel[("envoy_route", "model-chat")] == "devstral"
     assert relabel[("envoy_route", "embeddings")] == "qwen3-embedding"
     assert strix["node"]["static_configs"][0]["targets"] == ["127.0.0.1:9100"]
+    # LiteLLM as the gateway exports no Prometheus metrics (an enterprise feature): no job.
+    litellm = {**seed_specs["strix-halo"], "gateway": {**seed_specs["strix-halo"]["gateway"], "kind": "litellm"}}
+    assert "local-llm-gateway" not in jobs(monitored(litellm))
+    rules = generate(monitored(litellm))["rules"]
+    assert not [r for g in rules["groups"] for r in g["rules"] if "envoy_" in r["expr"]]
 
 
 def test_gpu_series_fall_back_to_llama_swaps_own(seed_specs):
