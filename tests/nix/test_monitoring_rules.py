@@ -48,6 +48,19 @@ def test_promtool_accepts_the_config_and_rules_of_every_seed_host(seed_specs, ho
     assert rules.returncode == 0, rules.stdout + rules.stderr
 
 
+def test_the_real_prometheus_loads_a_hosts_rules(seed_specs, prometheus):
+    """Beyond promtool: Prometheus itself loads atlas's config and evaluates its rules."""
+    generated = generate(seed_specs["atlas"])
+    server = prometheus(generated["config"], generated["rules"])
+    loaded = server.api("rules")["groups"]
+    names = {rule["name"] for group in loaded for rule in group["rules"]}
+    expected = {rule.get("record") or rule["alert"] for g in generated["rules"]["groups"] for rule in g["rules"]}
+    assert names == expected and len(names) == 9
+    jobs = {c["job_name"] for c in generated["config"]["scrape_configs"]}
+    # Nothing of atlas runs here: the targets are known (and down), which is the point.
+    server.wait_for("atlas's targets discovered", lambda: {t["labels"]["job"] for t in server.targets()} == jobs)
+
+
 def test_llmctl_render_writes_files_promtool_accepts(seed_specs, tmp_path):
     """Off NixOS: the rendered prometheus.yml finds its rules file beside it."""
     from llmctl.render.evaluate import evaluate
