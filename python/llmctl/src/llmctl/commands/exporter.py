@@ -6,7 +6,7 @@ import click
 
 from llmctl.app import run_context
 from llmctl.datafiles import read_json
-from llmctl.options import stack_option
+from llmctl.options import stack_option, sweep_timeout_option
 
 DEFAULT_LISTEN = f"127.0.0.1:{read_json('defaults.json')['ports']['exporter']}"
 DEFAULT_TIMEOUT_S = 5.0
@@ -22,14 +22,8 @@ DEFAULT_TIMEOUT_S = 5.0
     show_default=True,
     help="Address to serve /metrics on.",
 )
-@click.option(
-    "--timeout",
-    "timeout",
-    metavar="S",
-    type=click.FloatRange(min=0.05),
-    default=DEFAULT_TIMEOUT_S,
-    show_default=True,
-    help="Seconds one scrape's status sweep may take (keep it below Prometheus' scrape_timeout).",
+@sweep_timeout_option(
+    DEFAULT_TIMEOUT_S, "Seconds one scrape's status sweep may take (keep it below Prometheus' scrape_timeout)."
 )
 def exporter(listen: str, timeout: float) -> None:
     """Serve the stack's status as Prometheus metrics until stopped.

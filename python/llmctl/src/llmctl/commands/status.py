@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from llmctl.app import run_context
-from llmctl.options import json_option, stack_option
+from llmctl.options import json_option, stack_option, sweep_timeout_option
 from llmctl.output import binary_size
 
 DEFAULT_TIMEOUT_S = 2.0
@@ -31,14 +31,9 @@ GIB = 1024**3
     show_default=True,
     help="Seconds between two sweeps of --watch.",
 )
-@click.option(
-    "--timeout",
-    "timeout",
-    metavar="S",
-    type=click.FloatRange(min=0.05),
-    default=DEFAULT_TIMEOUT_S,
-    show_default=True,
-    help="Seconds the whole sweep may take; a service that has not answered by then is reported down.",
+@sweep_timeout_option(
+    DEFAULT_TIMEOUT_S,
+    "Seconds the whole sweep may take; a service that has not answered by then is reported down.",
 )
 def status(json_: bool, watch: bool, interval: float, timeout: float) -> None:
     """Show every service of the stack, its loaded models, GPU memory and the models folder.
