@@ -25,6 +25,8 @@ let
       inherit (spec.llamaServer) binary capabilities;
       options = {
         model = file;
+        # Device and offload lines in the journal, for `llmctl verify` (new builds: -lv 4).
+        loadLog = true;
         host = spec.listenAddress;
         inherit (d) port;
         alias = [ d.model ];

@@ -60,7 +60,9 @@ in
         description = ''
           Flags the llama.cpp package understands, when it differs from the one in the pinned
           nixpkgs (see llmctl's data/llama-server-flags.json): `loadMode` (`--load-mode` instead of
-          `--no-mmap`), `flashAttnValue` (`-fa on|off|auto` instead of a bare `-fa`).
+          `--no-mmap`), `flashAttnValue` (`-fa on|off|auto` instead of a bare `-fa`), `traceLog`
+          (`-lv 4` is needed for the device and offload lines `llmctl verify` reads: builds after
+          llama.cpp PR #23021).
         '';
       };
       contextSize = lib.mkOption {

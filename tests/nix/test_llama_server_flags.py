@@ -18,8 +18,8 @@ from testkit.processes import free_port
 from testkit.tools import llama_server_bin
 
 PACKAGED_TABLE = REPO / "python/llmctl/src/llmctl/data/llama-server-flags.json"
-OLD = {"loadMode": False, "flashAttnValue": False}
-NEW = {"loadMode": True, "flashAttnValue": True}
+OLD = {"loadMode": False, "flashAttnValue": False, "traceLog": False}
+NEW = {"loadMode": True, "flashAttnValue": True, "traceLog": True}
 
 
 def test_packaged_table_is_the_nix_table():
@@ -45,6 +45,7 @@ def cases():
             "noMmap": True,
             "metrics": True,
         },
+        {"loadLog": True, "model": "/m/a.gguf", "gpuLayers": 49, "cpuMoeLayers": 30, "flashAttention": "on"},
         {"model": "/m/a.gguf", "gpuLayers": "auto", "flashAttention": "off", "noMmap": False, "contextSize": None},
         {"model": "/m/a.gguf", "flashAttention": "auto"},
         {"model": "/m/a b.gguf", "mmproj": "/m/mmproj-a.gguf", "port": "${PORT}", "noMmap": True},
@@ -56,7 +57,7 @@ def cases():
             "flashAttention": "on",
         },
     ]
-    capability_sets = [None, OLD, NEW, {"loadMode": True, "flashAttnValue": False}]
+    capability_sets = [None, OLD, NEW, {"loadMode": True, "flashAttnValue": False, "traceLog": True}]
     for (i, opts), caps, role in itertools.product(
         enumerate(options), capability_sets, ("chat", "embedding", "rerank")
     ):
@@ -113,20 +114,42 @@ def test_old_and_new_flag_sets():
         "none",
         "--reranking",
     ]
-    # Defaults = nixos-26.05's llama.cpp: valued -fa, no --load-mode yet.
+    # Defaults = nixos-26.05's llama.cpp: valued -fa, no --load-mode yet, INFO lines logged by default.
     assert (
         nix_eval("lib.defaultCapabilities")
         == server_flags.default_capabilities()
         == {
             "loadMode": False,
             "flashAttnValue": True,
+            "traceLog": False,
         }
     )
 
 
+def test_load_lines_and_expert_offload_flags():
+    options = {"loadLog": True, "model": "/m.gguf", "gpuLayers": 49, "cpuMoeLayers": 30}
+    # -lv 4 before -ngl: the GPU backends initialise while -ngl is parsed, at the verbosity set so far.
+    assert server_flags.llama_server_argv(role="chat", options=options, capabilities=NEW) == [
+        "llama-server",
+        "-m",
+        "/m.gguf",
+        "-lv",
+        "4",
+        "-ngl",
+        "49",
+        "--n-cpu-moe",
+        "30",
+    ]
+    old = server_flags.llama_server_argv(role="chat", options=options, capabilities=OLD)
+    assert "-lv" not in old and old[-2:] == ["--n-cpu-moe", "30"]
+
+
 def test_capabilities_from_help_texts():
     old_help = "-fa,   --flash-attn                     enable Flash Attention\n--no-mmap   do not memory-map model"
-    new_help = "-fa,   --flash-attn [on|off|auto]       set Flash Attention use\n-lm,   --load-mode MODE"
+    new_help = (
+        "-fa,   --flash-attn [on|off|auto]       set Flash Attention use\n-lm,   --load-mode MODE\n"
+        " - 4: trace (more info)"
+    )
     assert server_flags.capabilities_from_help(old_help) == OLD
     assert server_flags.capabilities_from_help(new_help) == NEW
 

@@ -40,6 +40,10 @@ def start_ollama(
         "OLLAMA_MODELS": str(models),
         "HOME": str(home),
         "OLLAMA_NO_CLOUD": "1",
+        # The tests' llama.cpp is built with the RPC backend (./dev), so llama-server believes
+        # it can offload even here and reports every layer "offloaded" with all buffers on the
+        # CPU, which Ollama then counts as 0 bytes. -ngl 0 makes it report what a CPU build does.
+        "LLAMA_ARG_N_GPU_LAYERS": "0",
     }
     managed = start_process(
         "ollama",

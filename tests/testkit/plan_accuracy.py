@@ -107,7 +107,7 @@ def compare(case: Case, model: Path, log: str) -> Comparison:
     from llmctl.plan.planner import plan
     from llmctl.plan.shape import model_shape
     from llmctl.plan.sources import local_model
-    from testkit.llama_log import parse_allocations
+    from llmctl.status.server_log import parse_runs
 
     shape = model_shape(local_model(model).headers)
     request = request_for(case.args)
@@ -115,7 +115,7 @@ def compare(case: Case, model: Path, log: str) -> Comparison:
     layout = context_layout(request.ctx, request.parallel)
     caches = layer_caches(shape, layout, type_k=request.type_k, type_v=request.type_v, n_ubatch=request.n_ubatch)
     kv_lines = [round(b / MIB, 2) for b in cache_buffers(shape, caches)]
-    actual = parse_allocations(log)
+    actual = parse_runs(log)[0]
     cells = cache_cells(shape, caches)
     return Comparison(
         case=case,

@@ -46,7 +46,7 @@ def _norm(n: int) -> np.ndarray:
     return np.ones((n,), dtype=np.float32)
 
 
-def _spm_vocab(writer, n_vocab: int) -> None:
+def spm_vocab(writer, n_vocab: int) -> None:
     """A SentencePiece-style vocabulary with byte fallback, as llama-server needs it."""
     tokens = ["<unk>", "<s>", "</s>"] + [f"<0x{b:02X}>" for b in range(256)]
     tokens += [f"\u2581t{i}" for i in range(n_vocab - len(tokens))]
@@ -125,7 +125,7 @@ def write_llama(
     writer.add_layer_norm_rms_eps(1e-5)
     file_type = {None: 1, gguf.GGMLQuantizationType.Q8_0: 7, gguf.GGMLQuantizationType.Q4_0: 2}[weight_type]
     writer.add_file_type(file_type)
-    _spm_vocab(writer, shape.n_vocab)
+    spm_vocab(writer, shape.n_vocab)
 
     def matrix(tensor: str, *dims: int) -> None:
         data, raw = _quantized(_weights(rng, *dims, dtype=np.float32), weight_type)
@@ -176,7 +176,7 @@ def write_gemma3(
     writer.add_rope_freq_base(10000.0)
     writer.add_layer_norm_rms_eps(1e-6)
     writer.add_file_type(1)
-    _spm_vocab(writer, n_vocab)
+    spm_vocab(writer, n_vocab)
 
     writer.add_tensor("token_embd.weight", _weights(rng, n_vocab, n_embd))
     writer.add_tensor("output_norm.weight", _norm(n_embd))

@@ -431,3 +431,22 @@ def test_without_auto_size_nothing_is_planned(every_kind):
     document = generate(every_kind, spec)
     assert "groups" not in document
     assert all("-ngl" not in cmd_to_argv(entry["cmd"], 1) for entry in document["models"].values())
+
+
+def test_auto_size_keeps_a_moe_models_experts_in_host_memory(tmp_path, validate):
+    from testkit.sparse_models import qwen3_moe_30b, write_sparse
+
+    root = tmp_path / "models"
+    # Qwen3-30B-A3B with Q8_0 experts: a 30 GiB file (sparse: discovery reads headers only) for a 24 GiB card.
+    write_sparse(qwen3_moe_30b("Q8_0"), root / "Qwen3-30B-A3B-Q8_0.gguf")
+    spec = spec_for(
+        root, gpu={"backend": "rocm", "memoryGiB": 24}, llamaServer={"autoSize": True, "contextSize": 32768}
+    )
+    document = generate(root, spec, 250)
+    validate(document)
+    (entry,) = document["models"].values()
+    argv = cmd_to_argv(entry["cmd"], 1)
+    layers = argv[argv.index("--n-cpu-moe") + 1]
+    assert argv[argv.index("-c") + 1] == "32768", "experts in host memory leave room for the wanted context"
+    assert argv[argv.index("-ngl") + 1] == "49" and 0 < int(layers) < 48, "every layer on the GPU, some experts not"
+    assert argv.index("-lv") < argv.index("-ngl"), "the load lines verify reads are logged from the start"

@@ -127,3 +127,37 @@ def test_a_host_without_a_readable_spec_is_one_clear_error(tmp_path, monkeypatch
     host_spec.write_text(json.dumps({"version": 1, "modelsDir": str(tmp_path)}))
     checks = {result["check"]: result["result"] for result in run_host_checks("local://", None)}
     assert checks["models folder"] == "pass", "a readable spec is the one the checks use"
+
+
+def test_gpu_evidence_of_a_unit():
+    from llmctl.verify.checks import gpu_evidence
+
+    shown = "InvocationID=4f1c\nUser=llama\nSupplementaryGroups=render video\n"
+    shown += 'Environment=ROCBLAS_USE_HIPBLASLT=1 "HSA_OVERRIDE_GFX_VERSION=11.0.0"\n'
+    properties = gpu_evidence.unit_properties(shown)
+    assert properties["InvocationID"] == "4f1c" and properties["SupplementaryGroups"] == "render video"
+    assert gpu_evidence.hsa_override(properties) == "11.0.0"
+    assert gpu_evidence.hsa_override({"Environment": "HIP_VISIBLE_DEVICES=0"}) is None
+    nodes = {"/dev/kfd": ("render", 0o660), "/dev/dri/renderD128": ("render", 0o660)}
+    assert gpu_evidence.device_access("rocm", nodes, {"render", "video"}) is True
+    assert gpu_evidence.device_access("rocm", nodes, {"video"}) is False
+    assert gpu_evidence.device_access("rocm", {"/dev/kfd": ("render", 0o666)}, set()) is True
+    assert gpu_evidence.device_access("cuda", nodes, {"render"}) is None  # no NVIDIA nodes: not a group problem
+
+
+def test_gpu_verdict_of_a_dedicated_server_uses_the_spec(stack_document):
+    from pathlib import Path
+
+    from llmctl.stack import parse_stack
+    from llmctl.status.gpu_use import HostFacts
+    from llmctl.verify.checks import gpu_evidence
+
+    logs = Path(__file__).parent / "data" / "llama-logs"
+    stack_document["models"]["devstral"]["gpuLayers"] = 24
+    spec = parse_stack(stack_document)
+    chat = spec.endpoints["chat"]
+    partial = gpu_evidence.server_verdict((logs / "rocm-partial-b11434.log").read_text(), spec, chat, HostFacts())
+    assert partial.ok, "24 layers were declared, 24 offloaded"
+    facts = HostFacts(device_access=False)
+    failed = gpu_evidence.server_verdict((logs / "rocm-no-device-b11434.log").read_text(), spec, chat, facts)
+    assert not failed.ok and "render group" in failed.cause

@@ -25,7 +25,7 @@ DOMAIN = {
     "plan": {"library", "hub"},
     "serving": {"library", "plan"},
     "status": set(),
-    "verify": set(),
+    "verify": {"status"},  # the GPU check judges with status.gpu_use
     "render": {"library", "plan", "serving"},
 }
 

@@ -7,6 +7,7 @@ shared processes."""
 from __future__ import annotations
 
 import json
+import os
 import secrets
 import subprocess
 import sys
@@ -199,3 +200,39 @@ def test_requests_over_ssh_go_through_curl_on_the_host(stack):
     assert _curl_http(host, "GET", f"{gateway}/nowhere", None, 30).status == 404
     refused = _curl_http(host, "GET", f"http://127.0.0.1:{free_port()}/health", None, 5)
     assert refused.status is None and "Failed to connect" in refused.error
+
+
+LLAMA_LOGS = Path(__file__).parent / "data" / "llama-logs"
+
+
+@pytest.mark.parametrize(
+    ("log", "backend", "result"),
+    [
+        ("rocm-no-device-b11434.log", "rocm", "fail"),
+        ("vulkan-no-devices-b11434.log", "vulkan", "fail"),
+        ("rocm-rx7900xtx-b11434.log", "rocm", "pass"),
+    ],
+)
+def test_verify_reads_gpu_use_from_the_journal(stack, tmp_path, log, backend, result):
+    """`gpu really used` on a host whose journal holds a recorded llama-server start: a
+    journalctl and systemctl that answer with that log stand in for the host's systemd."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "journalctl").write_text(f'#!/bin/sh\ncat "{LLAMA_LOGS / log}"\n')
+    properties = r"InvocationID=4f1c2b\nUser=\nSupplementaryGroups=render video\nEnvironment=\n"
+    (bin_dir / "systemctl").write_text(f'#!/bin/sh\n[ "$1" = show ] && printf "{properties}"\n')
+    for program in bin_dir.iterdir():
+        program.chmod(0o755)
+    document = stack.stack_json_copy()
+    document["gpu"] = {"backend": backend, "memoryGiB": 24}
+    spec = stack.write_stack_json(document, f"gpu-{backend}.json")
+    env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}"}
+    argv = [sys.executable, "-m", "llmctl", "--stack", str(spec), "verify", "--json"]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=300, env=env)
+    checks = {c["check"]: c for c in json.loads(done.stdout)["checks"]}
+    chat = checks["gpu really used [chat]"]
+    assert chat["result"] == result, chat
+    if result == "fail":
+        assert done.returncode == 1
+        assert "running on the CPU where a" in chat["reason"] and "next:" in chat["reason"]
+    assert checks["gpu really used [ollama]"]["result"] == "pass"  # the replayed /api/ps: 3/4 in GPU memory

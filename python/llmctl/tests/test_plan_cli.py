@@ -146,3 +146,37 @@ def test_model_ids_are_the_inventorys(runner, tiny_models, tmp_path):
     result = runner.invoke(cli, ["plan", "tiny-split-f16", "--models-dir", str(models)])
     assert result.exit_code == 1 and "incomplete split set, shard(s) 2 of 2 missing" in result.stderr
     assert "Hint: download the missing shards" in result.stderr
+
+
+def test_a_moe_model_larger_than_the_card_keeps_experts_in_host_memory(runner, tmp_path):
+    from testkit.sparse_models import qwen3_moe_30b, write_sparse
+
+    # Qwen3-30B-A3B with Q8_0 experts: a 30 GiB file (sparse: headers only are read) for a 24 GiB card.
+    model = write_sparse(qwen3_moe_30b("Q8_0"), tmp_path / "qwen3moe-q8.gguf")
+    data = run_json(runner, str(model), "--ctx", "32768", "--gpu", "rx-7900xtx")
+    assert data["verdict"] == "experts-on-host" and data["fits"]
+    assert data["gpu_layers"] == 49 and 0 < data["cpu_moe_layers"] < 48
+    assert data["server_args"] == ["-c", "32768", "-ngl", "49", "--n-cpu-moe", str(data["cpu_moe_layers"])]
+    assert data["gpu"]["total"] + data["budget"]["margin_bytes"] <= 24 * 1024**3
+    # One block fewer on the host would not fit: the plan keeps as many experts on the GPU as it can.
+    fewer = run_json(
+        runner, str(model), "--ctx", "32768", "--gpu", "rx-7900xtx", "--n-cpu-moe", str(data["cpu_moe_layers"] - 1)
+    )
+    assert fewer["verdict"] in ("hybrid", "does-not-fit")
+    assert "routed experts of blocks 0-" in data["placement"] and "KV cache on the GPU" in data["placement"]
+    human = runner.invoke(cli, ["plan", str(model), "--ctx", "32768", "--gpu", "rx-7900xtx"])
+    assert "fits with experts in host memory" in human.stdout and "--n-cpu-moe" in human.stdout
+
+
+def test_dropping_layers_is_the_last_resort_for_a_moe_model(runner, tmp_path):
+    from testkit.sparse_models import qwen3_moe_30b, write_sparse
+
+    model = write_sparse(qwen3_moe_30b("Q8_0"), tmp_path / "qwen3moe-q8.gguf")
+    # 3 GiB: not even every block's attention, router and KV cache fit beside the runtime overhead.
+    args = (str(model), "--ctx", "32768", "--gpu", "nvidia", "--gpu-mem", "3")
+    data = run_json(runner, *args)
+    assert data["verdict"] == "hybrid" and 0 < data["gpu_layers"] < 49
+    assert data["cpu_moe_layers"] == 48, "the GPU blocks keep their experts in host memory too"
+    assert "the GPU blocks' routed experts" in data["placement"]
+    whole_layers = run_json(runner, *args, "--n-cpu-moe", "0")
+    assert whole_layers["gpu_layers"] < data["gpu_layers"], "experts on the host let more blocks onto the GPU"

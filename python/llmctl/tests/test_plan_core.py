@@ -214,7 +214,7 @@ def test_requests_llama_cpp_refuses_are_refused():
         plan(odd_heads, PlanRequest(ctx=4096, type_k="q4_0"), Budget("cpu", None, 1 << 50))
 
 
-def test_moe_compute_uses_the_active_experts_width():
+def test_moe_compute_counts_the_active_experts_and_their_down_projection():
     base = {"embedding_length": 2048, "attention.head_count": 32, "attention.head_count_kv": 4}
     moe = shape(
         "qwen3moe",
@@ -222,10 +222,29 @@ def test_moe_compute_uses_the_active_experts_width():
         n_layer=4,
     )
     as_wide = shape("qwen3", {**base, "feed_forward_length": 768 * 8}, n_layer=4)
-    as_narrow = shape("qwen3", {**base, "feed_forward_length": 1024}, n_layer=4)
     cpu = Budget("cpu", None, 1 << 40)
     compute = {
-        name: plan(s, PlanRequest(ctx=4096), cpu).compute_bytes
-        for name, s in (("moe", moe), ("wide", as_wide), ("narrow", as_narrow))
+        name: plan(s, PlanRequest(ctx=4096), cpu).compute_bytes for name, s in (("moe", moe), ("wide", as_wide))
     }
-    assert compute["moe"] == compute["wide"] > compute["narrow"]  # 8 experts of 768 run at once
+    # 8 experts of 768 run at once, like a 6144-wide FFN; their down projection
+    # [n_embd, 8, tokens] does not fit the slot gate and up leave, so it comes on top.
+    assert compute["moe"] - compute["wide"] == 512 * 4 * 2048 * 8
+
+
+def test_llama_arch_moe_experts_are_feed_forward_length_wide():
+    keys = {
+        "embedding_length": 4096,
+        "attention.head_count": 32,
+        "attention.head_count_kv": 8,
+        "feed_forward_length": 14336,
+        "expert_count": 8,
+        "expert_used_count": 2,
+    }
+    mixtral = shape("llama", keys, n_layer=4)
+    dense = shape("llama", {**keys, "expert_count": 0, "expert_used_count": 0}, n_layer=4)
+    assert (mixtral.n_ff_expert, mixtral.is_moe) == (14336, True)
+    cpu = Budget("cpu", None, 1 << 40)
+    difference = (
+        plan(mixtral, PlanRequest(ctx=4096), cpu).compute_bytes - plan(dense, PlanRequest(ctx=4096), cpu).compute_bytes
+    )
+    assert difference == 512 * 4 * 3 * 14336  # a second expert's gate, up and product

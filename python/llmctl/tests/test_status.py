@@ -5,15 +5,24 @@ reason while the sweep still ends within --timeout."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from llmctl.cli import cli
 from testkit.processes import free_port
-from testkit.replay_servers import llama_server_routes, llama_swap_routes, ollama_routes, start_replay, webui_routes
+from testkit.replay_servers import (
+    ReplayServer,
+    llama_server_routes,
+    llama_swap_routes,
+    ollama_routes,
+    start_replay,
+    webui_routes,
+)
 
 TIMEOUT = "1.5"  # generous: other test suites share the 2 cores
 
@@ -229,3 +238,52 @@ def test_up_or_down_is_decided_by_the_endpoints_health_path(tmp_path, replays):
     assert services["llamaSwap"]["probes"]["health"]["url"] == servers["llamaSwap"].url + "/v1/models"
     assert services["webui"]["state"] == "down"
     assert services["webui"]["problems"][0].startswith("GET /no-such-health: HTTP 404")
+
+
+def status_on_gpu_host(tmp_path, backend: str, **endpoints):
+    """`llmctl status --json` for `endpoints` on a Strix Halo host whose spec plans `backend`."""
+    document = {
+        "version": 1,
+        "modelsDir": str(tmp_path),
+        "endpoints": endpoints,
+        "gpu": {"backend": backend, "profile": "strix-halo", "memoryGiB": 120, "unifiedMemory": True},
+    }
+    path = tmp_path / "stack.json"
+    path.write_text(json.dumps(document))
+    return status(str(path), "--json")
+
+
+@pytest.mark.parametrize(("vram_share", "state"), [(0, "degraded"), (1, "up")])
+def test_an_ollama_model_on_the_cpu_where_a_gpu_is_planned_is_a_problem(tmp_path, vram_share, state):
+    routes = ollama_routes()
+    for model in routes["/api/ps"]["models"]:
+        model["size_vram"] = model["size"] * vram_share
+    with ReplayServer("ollama", routes) as server:
+        result = status_on_gpu_host(tmp_path, "vulkan", ollama={"url": server.url})
+    ollama = by_name(json.loads(result.stdout))["ollama"]
+    assert ollama["state"] == state
+    verdict = ollama["details"]["gpu_use"]["llama3.2:3b"]
+    assert verdict["ok"] is (vram_share == 1)
+    if state == "degraded":
+        assert result.exit_code == 1
+        assert ollama["problems"] == [
+            f"llama3.2:3b: {verdict['summary']}; cause: {verdict['cause']}; next: {verdict['next_step']}"
+        ]
+        assert "running on the CPU where a vulkan GPU was planned" in verdict["summary"]
+
+
+def test_a_llama_server_whose_journal_shows_a_cpu_fallback_is_a_problem(tmp_path, monkeypatch):
+    recorded = Path(__file__).parent / "data" / "llama-logs" / "rocm-no-device-b11434.log"
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    journalctl = bin_dir / "journalctl"  # the host's journal, replayed from a recorded start
+    journalctl.write_text(f'#!/bin/sh\ncat "{recorded}"\n')
+    journalctl.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+    with ReplayServer("chat", llama_server_routes()) as server:
+        result = status_on_gpu_host(tmp_path, "rocm", chat={"url": server.url, "unit": "local-llm-chat.service"})
+    chat = by_name(json.loads(result.stdout))["chat"]
+    assert chat["state"] == "degraded" and result.exit_code == 1
+    (problem,) = chat["problems"]
+    assert problem.startswith("chat: running on the CPU where a rocm GPU was planned")
+    assert "no ROCm-capable device is detected" in problem and "HSA_OVERRIDE_GFX_VERSION" in problem

@@ -12,8 +12,9 @@ from llmctl.serving.swap_cmd import discovered_argv, join_cmd, quote_arg
 from testkit.llama_swap_cmd import LlamaSwapCmdError, cmd_to_argv, posix_split, sanitize_command
 from testkit.tools import llama_server_bin
 
-NEW = {"loadMode": True, "flashAttnValue": True}
-OLD = {"loadMode": False, "flashAttnValue": False}
+NEW = {"loadMode": True, "flashAttnValue": True, "traceLog": True}
+OLD = {"loadMode": False, "flashAttnValue": False, "traceLog": False}
+TRACE = ["-lv", "4"]  # new builds: llama.cpp's load lines for verify
 
 # Cases from golib's own shlex_test.go (TestPosix): the port must agree with them.
 GOLIB_POSIX_CASES = [
@@ -90,23 +91,24 @@ def test_an_unquoted_macro_would_be_rejected_by_llama_swap():
 @pytest.mark.parametrize(
     ("role", "settings", "caps", "expected"),
     [
-        ("chat", {}, NEW, []),
-        ("embedding", {}, NEW, ["--embedding"]),
-        ("rerank", {}, NEW, ["--reranking"]),
-        ("chat", {"mmproj": "/m/mmproj.gguf"}, NEW, ["--mmproj", "/m/mmproj.gguf"]),
-        ("embedding", {"mmproj": "/m/mmproj.gguf"}, NEW, ["--embedding"]),
+        ("chat", {}, NEW, TRACE),
+        ("embedding", {}, NEW, [*TRACE, "--embedding"]),
+        ("rerank", {}, NEW, [*TRACE, "--reranking"]),
+        ("chat", {"mmproj": "/m/mmproj.gguf"}, NEW, ["--mmproj", "/m/mmproj.gguf", *TRACE]),
+        ("embedding", {"mmproj": "/m/mmproj.gguf"}, NEW, [*TRACE, "--embedding"]),
         (
             "chat",
             {"context_size": 8192, "gpu_layers": 99, "flash_attention": "on", "parallel": 2},
             NEW,
-            ["-c", "8192", "-ngl", "99", "-np", "2", "-fa", "on"],
+            [*TRACE, "-c", "8192", "-ngl", "99", "-np", "2", "-fa", "on"],
         ),
+        ("chat", {"gpu_layers": 49, "cpu_moe_layers": 30}, NEW, [*TRACE, "-ngl", "49", "--n-cpu-moe", "30"]),
         ("chat", {"flash_attention": "on", "parallel": 2}, OLD, ["-np", "2", "-fa"]),
         ("chat", {"flash_attention": "off"}, OLD, []),
-        ("chat", {"unified_memory": True}, NEW, ["--load-mode", "none"]),
+        ("chat", {"unified_memory": True}, NEW, [*TRACE, "--load-mode", "none"]),
         ("chat", {"unified_memory": True}, OLD, ["--no-mmap"]),
         ("chat", {"unified_memory": True, "no_mmap": False}, OLD, []),
-        ("chat", {"no_mmap": True}, NEW, ["--load-mode", "none"]),
+        ("chat", {"no_mmap": True}, NEW, [*TRACE, "--load-mode", "none"]),
     ],
 )
 def test_flags_for_role_and_host(role, settings, caps, expected):
@@ -117,7 +119,7 @@ def test_flags_for_role_and_host(role, settings, caps, expected):
 
 def test_extra_arguments_come_last():
     argv = discovered_argv("bin", "/m.gguf", "embedding", {"context_size": 8, "extra_args": ["--threads", 2]}, NEW)
-    assert argv[5:] == ["-c", "8", "--embedding", "--threads", "2"]
+    assert argv[5:] == [*TRACE, "-c", "8", "--embedding", "--threads", "2"]
 
 
 def test_probe_reads_the_real_binary():
@@ -130,7 +132,11 @@ def test_probe_reads_the_real_binary():
 def test_probe_of_a_binary_that_cannot_run_here_gives_the_table_defaults(tmp_path):
     for binary in (str(tmp_path / "nix/store/abc-llama-cpp/bin/llama-server"), "/bin/false"):
         found = probe(binary)
-        assert found.capabilities == default_capabilities() == {"loadMode": False, "flashAttnValue": True}
+        assert (
+            found.capabilities
+            == default_capabilities()
+            == {"loadMode": False, "flashAttnValue": True, "traceLog": False}
+        )
         assert found.problem
 
 

@@ -33,6 +33,13 @@ def _bytes(n: int | None) -> str:
 )
 @click.option("--kv-unified", is_flag=True, help="One cache shared by the slots even with --parallel (-kvu).")
 @click.option("--ngl", type=click.IntRange(min=0), help="Layers on the GPU (-ngl); default: the most that fit.")
+@click.option(
+    "--n-cpu-moe",
+    "cpu_moe_layers",
+    type=click.IntRange(min=0),
+    help="MoE: keep the routed experts of the first N blocks in host memory (--n-cpu-moe); "
+    "default: none if the model fits, else the fewest that make it fit.",
+)
 @click.option("--gpu", "gpu_profile", type=click.Choice(tuple(PROFILES)), help="GPU profile to plan against.")
 @click.option(
     "--gpu-mem",
@@ -53,6 +60,7 @@ def plan(
     parallel,
     kv_unified,
     ngl,
+    cpu_moe_layers,
     gpu_profile,
     gpu_mem,
     ubatch,
@@ -61,7 +69,7 @@ def plan(
     models_dir,
     json_,
 ):
-    """Plan memory for MODEL: weights, KV cache, compute; fits, hybrid or not.
+    """Plan memory for MODEL: weights, KV cache, compute; fits, experts on host, hybrid or not.
 
     MODEL is a GGUF file (a split set from any shard), a model ID as `llmctl
     models` lists it, or ORG/REPO[:QUANT] on the Hugging Face Hub, where only the
@@ -89,6 +97,7 @@ def plan(
         parallel=parallel,
         kv_unified=True if kv_unified else None,
         gpu_layers=ngl,
+        cpu_moe_layers=cpu_moe_layers,
         n_ubatch=ubatch,
         flash_attn=not no_flash_attn,
     )
@@ -167,13 +176,15 @@ def _print_plan(result, source) -> None:
     table(["", "GPU", "host", "total"], [(n, _bytes(g), _bytes(h), _bytes(g + h)) for n, g, h in rows])
     click.echo()
     click.echo(_verdict_line(result))
+    if result.fits and budget.gpu_bytes is not None:
+        click.echo(f"where:    {result.placement_text()}")
     if result.fits:
         click.echo(f"run:      llama-server -m {shape.files[0]} {' '.join(result.server_args())}")
 
 
 def _verdict_line(result) -> str:
     from llmctl.plan.placement import max_gpu_layers
-    from llmctl.plan.planner import FITS, HYBRID
+    from llmctl.plan.planner import EXPERTS_ON_HOST, FITS, HYBRID
 
     n_all = max_gpu_layers(result.shape)
     budget = result.budget
@@ -183,6 +194,12 @@ def _verdict_line(result) -> str:
     used = f"{_bytes(result.gpu.total)} of {_bytes(budget.gpu_bytes)} on the GPU"
     if result.verdict == FITS:
         return f"verdict:  fits: all {n_all} layers on the GPU (-ngl {n_all}), {used}"
+    if result.verdict == EXPERTS_ON_HOST:
+        return (
+            f"verdict:  fits with experts in host memory: all {n_all} layers on the GPU, the routed experts of "
+            f"{result.cpu_moe_layers} of {result.shape.n_layer} blocks in host memory (--n-cpu-moe "
+            f"{result.cpu_moe_layers}), {used}"
+        )
     if result.verdict == HYBRID:
         return f"verdict:  hybrid: -ngl {result.gpu_layers} of {n_all} layers on the GPU, {used}, rest on the CPU"
     return f"verdict:  does NOT fit with -ngl {result.gpu_layers} ({used}); run on the CPU or shrink the context"

@@ -18,7 +18,7 @@ from llmctl.errors import GGUFError
 from llmctl.flags import option_args
 from llmctl.gguf.reader import read_gguf
 from llmctl.plan.budgets import Budget, budget_for
-from llmctl.plan.planner import NO_FIT, PlanRequest, largest_context, plan
+from llmctl.plan.planner import EXPERTS_ON_HOST, NO_FIT, PlanRequest, largest_context, plan
 from llmctl.plan.shape import ModelShape, model_shape
 from llmctl.stack import StackSpec
 
@@ -29,13 +29,16 @@ DEFAULT_MIN_CTX = 4096  # like llama.cpp --fit-ctx: below this a model is not wo
 class Sizing:
     ctx: int
     gpu_layers: int
-    verdict: str  # fits / hybrid / does-not-fit
+    verdict: str  # fits / experts-on-host / hybrid / does-not-fit
     gpu_bytes: int  # what the running llama-server takes on the GPU (overhead included)
     host_bytes: int
+    cpu_moe_layers: int = 0  # MoE: blocks whose routed experts stay in host memory
 
     def server_args(self) -> list[str]:
-        """-c and -ngl as the flag table spells them."""
-        return option_args({"contextSize": self.ctx, "gpuLayers": self.gpu_layers})
+        """-c, -ngl and --n-cpu-moe as the flag table spells them."""
+        return option_args(
+            {"contextSize": self.ctx, "gpuLayers": self.gpu_layers, "cpuMoeLayers": self.cpu_moe_layers or None}
+        )
 
 
 @dataclass(frozen=True)
@@ -57,15 +60,22 @@ def size_model(
     shape: ModelShape, budget: Budget, request: PlanRequest | None = None, min_ctx: int = DEFAULT_MIN_CTX
 ) -> Sizing:
     """The largest context up to the wanted one (request.ctx or the training context)
-    with every layer on the GPU; when not even `min_ctx` fits that way, `min_ctx`
-    with the most layers that fit (hybrid)."""
-    request = request or PlanRequest()
+    with every layer on the GPU; for a MoE model that does not fit so, the wanted
+    context with the experts of the fewest blocks in host memory when that fits;
+    otherwise `min_ctx` with the best the plan finds (experts in host memory, else
+    the most layers that fit: hybrid)."""
+    request = replace(request or PlanRequest(), gpu_layers=None, cpu_moe_layers=None)
     wanted = request.ctx or shape.n_ctx_train or min_ctx
     largest = largest_context(shape, request, budget)
     floor = min(min_ctx, wanted)
     ctx = min(wanted, largest) if largest is not None and largest >= floor else floor
-    result = plan(shape, replace(request, ctx=ctx, gpu_layers=None), budget)
-    return Sizing(ctx, result.gpu_layers, result.verdict, result.gpu.total, result.host.total)
+    result = plan(shape, replace(request, ctx=ctx), budget)
+    if ctx < wanted and any(shape.expert_bytes):
+        # Experts in host memory may leave room for the whole wanted context.
+        at_wanted = plan(shape, replace(request, ctx=wanted), budget)
+        if at_wanted.verdict == EXPERTS_ON_HOST:
+            ctx, result = wanted, at_wanted
+    return Sizing(ctx, result.gpu_layers, result.verdict, result.gpu.total, result.host.total, result.cpu_moe_layers)
 
 
 def plan_fleet(

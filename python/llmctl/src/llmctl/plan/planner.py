@@ -4,7 +4,10 @@ Puts together the model shape (plan.shape), the cache llama.cpp allocates
 (plan.kv_cache), the compute-buffer model (plan.compute) and the layer placement
 (plan.placement), then decides like llama.cpp's --fit: full offload when the device
 keeps a free margin (1 GiB) after weights, caches, compute and a fixed runtime
-overhead; otherwise the largest -ngl that does; otherwise it does not fit.
+overhead; for a MoE model, every layer on the GPU with the routed experts of the
+fewest first blocks in host memory (--n-cpu-moe N: experts are most of the
+weights but few run per token, so this costs far less speed than moving whole
+layers); otherwise the largest -ngl that does; otherwise it does not fit.
 """
 
 from __future__ import annotations
@@ -15,12 +18,13 @@ from typing import Any
 from llmctl.errors import PlanInputError
 from llmctl.flags import option_args
 from llmctl.plan.budgets import GIB, Budget
-from llmctl.plan.compute import PARTIAL_OFFLOAD_FACTOR, compute_bytes, output_buffer_bytes
+from llmctl.plan.compute import PARTIAL_OFFLOAD_FACTOR, expert_offload_split, output_buffer_bytes, stages
 from llmctl.plan.kv_cache import DEFAULT_KV_TYPE, DEFAULT_UBATCH, context_layout, kv_type_size, layer_caches
-from llmctl.plan.placement import max_gpu_layers, place
+from llmctl.plan.placement import Placement, max_gpu_layers, place
 from llmctl.plan.shape import ModelShape
 
-FITS, HYBRID, NO_FIT = "fits", "hybrid", "does-not-fit"
+FITS, EXPERTS_ON_HOST, HYBRID, NO_FIT = "fits", "experts-on-host", "hybrid", "does-not-fit"
+FULL_PRECISION_KV = ("f32", "f16", "bf16")
 MAX_SEARCH_CTX = 1 << 20  # when the training context is unknown
 
 
@@ -32,6 +36,7 @@ class PlanRequest:
     parallel: int | None = None  # None: llama-server's auto (4 slots, unified cache)
     kv_unified: bool | None = None
     gpu_layers: int | None = None  # None: recommend one
+    cpu_moe_layers: int | None = None  # --n-cpu-moe; None: recommend one (0 for dense models)
     n_ubatch: int = DEFAULT_UBATCH
     flash_attn: bool = True
     swa_full: bool = False
@@ -72,6 +77,8 @@ class Plan:
     gpu: Side
     host: Side
     warnings: list[str] = field(default_factory=list)
+    cpu_moe_layers: int = 0
+    host_expert_bytes: int = 0  # routed experts kept in host memory (in host.weights)
 
     @property
     def weights_bytes(self) -> int:
@@ -96,9 +103,11 @@ class Plan:
         return {
             "contextSize": request.ctx or self.n_ctx,
             "gpuLayers": self.gpu_layers,
+            "cpuMoeLayers": self.cpu_moe_layers or None,
             "parallel": request.parallel,
             "cacheTypeK": None if request.type_k == DEFAULT_KV_TYPE else request.type_k,
             "cacheTypeV": None if request.type_v == DEFAULT_KV_TYPE else request.type_v,
+            "flashAttention": None if request.flash_attn else "off",
         }
 
     def server_args(self) -> list[str]:
@@ -132,6 +141,9 @@ class Plan:
             "fits": self.fits,
             "gpu_layers": self.gpu_layers,
             "max_gpu_layers": max_gpu_layers(shape),
+            "cpu_moe_layers": self.cpu_moe_layers,
+            "host_expert_bytes": self.host_expert_bytes,
+            "placement": self.placement_text(),
             "weights_bytes": self.weights_bytes,
             "kv_cache_bytes": self.kv_cache_bytes,
             "recurrent_bytes": self.recurrent_bytes,
@@ -145,6 +157,28 @@ class Plan:
             "warnings": self.warnings,
             "missing": shape.missing,
         }
+
+    def placement_text(self) -> str:
+        """What stays where, in one sentence."""
+        n_all = max_gpu_layers(self.shape)
+        if self.budget.gpu_bytes is None or self.gpu_layers == 0:
+            return "everything in host memory"
+        layers = f"all {n_all} layers on the GPU"
+        if self.gpu_layers < n_all:
+            layers = (
+                f"{self.gpu_layers} of {n_all} layers (the output layer and the last blocks) on the GPU, "
+                "the rest in host memory"
+            )
+        if not self.host_expert_bytes:
+            return layers
+        experts = f"{self.host_expert_bytes / GIB:.1f} GiB"
+        if self.gpu_layers < n_all:
+            which = f"the GPU blocks' routed experts ({experts})"
+        elif self.cpu_moe_layers >= self.shape.n_layer:
+            which = f"the routed experts of every block ({experts})"
+        else:
+            which = f"the routed experts of blocks 0-{self.cpu_moe_layers - 1} ({experts})"
+        return f"{layers}; {which} in host memory, their attention, router, shared experts and KV cache on the GPU"
 
 
 def check_request(shape: ModelShape, request: PlanRequest) -> None:
@@ -166,19 +200,49 @@ def check_request(shape: ModelShape, request: PlanRequest) -> None:
 
 
 def plan(shape: ModelShape, request: PlanRequest, budget: Budget) -> Plan:
-    """The plan for `request`; with `request.gpu_layers` None the best -ngl is chosen."""
+    """The plan for `request`; with `request.gpu_layers` (or `cpu_moe_layers`) None the best is chosen:
+    every layer on the GPU; for MoE models then the fewest blocks with their experts in host
+    memory; then the most layers on the GPU (a MoE model's experts all in host memory)."""
     check_request(shape, request)
-    if request.gpu_layers is not None or budget.gpu_bytes is None:
-        layers = 0 if budget.gpu_bytes is None else request.gpu_layers
-        return _plan_at(shape, request, budget, layers)
-    for layers in range(max_gpu_layers(shape), 0, -1):
-        candidate = _plan_at(shape, request, budget, layers)
+    moe = any(shape.expert_bytes)
+    wanted_moe = request.cpu_moe_layers
+    if budget.gpu_bytes is None:
+        return _plan_at(shape, request, budget, 0, 0)
+    if request.gpu_layers is not None and (wanted_moe is not None or not moe):
+        return _plan_at(shape, request, budget, request.gpu_layers, wanted_moe or 0)
+    n_all = max_gpu_layers(shape)
+    if request.gpu_layers is not None:  # -ngl given: the fewest expert blocks on the host that fit
+        return _fewest_expert_blocks(shape, request, budget, request.gpu_layers)
+    if wanted_moe is not None or not moe:
+        candidates = (_plan_at(shape, request, budget, layers, wanted_moe or 0) for layers in range(n_all, 0, -1))
+    else:
+        best = _fewest_expert_blocks(shape, request, budget, n_all)
+        if best.verdict != NO_FIT:
+            return best
+        candidates = (_plan_at(shape, request, budget, layers, shape.n_layer) for layers in range(n_all - 1, 0, -1))
+    for candidate in candidates:
         if candidate.verdict != NO_FIT:
             return candidate
-    return _plan_at(shape, request, budget, 0)
+    return _plan_at(shape, request, budget, 0, 0)
 
 
-def _plan_at(shape: ModelShape, request: PlanRequest, budget: Budget, gpu_layers: int) -> Plan:
+def _fewest_expert_blocks(shape: ModelShape, request: PlanRequest, budget: Budget, gpu_layers: int) -> Plan:
+    """The plan with the smallest --n-cpu-moe that fits at `gpu_layers` (the last tried when none does)."""
+    low, high = 0, shape.n_layer
+    if _plan_at(shape, request, budget, gpu_layers, high).verdict == NO_FIT:
+        return _plan_at(shape, request, budget, gpu_layers, high)
+    while low < high:  # fewer experts on the GPU never needs more GPU memory
+        middle = (low + high) // 2
+        if _plan_at(shape, request, budget, gpu_layers, middle).verdict == NO_FIT:
+            low = middle + 1
+        else:
+            high = middle
+    return _plan_at(shape, request, budget, gpu_layers, low)
+
+
+def _plan_at(
+    shape: ModelShape, request: PlanRequest, budget: Budget, gpu_layers: int, cpu_moe_layers: int = 0
+) -> Plan:
     ctx = request.ctx or shape.n_ctx_train or 4096
     layout = context_layout(ctx, request.parallel, request.kv_unified)
     caches = layer_caches(
@@ -189,18 +253,28 @@ def _plan_at(shape: ModelShape, request: PlanRequest, budget: Budget, gpu_layers
         n_ubatch=request.n_ubatch,
         swa_full=request.swa_full,
     )
-    placement = place(shape, caches, gpu_layers)
-    full_compute = compute_bytes(shape, layout, caches, n_ubatch=request.n_ubatch, flash_attn=request.flash_attn)
-    n_tokens = min(layout.n_ctx, request.n_ubatch)
+    placement = place(shape, caches, gpu_layers, cpu_moe_layers)
+    graph = stages(
+        shape,
+        layout,
+        caches,
+        n_ubatch=request.n_ubatch,
+        flash_attn=request.flash_attn,
+        quantized_k=request.type_k not in FULL_PRECISION_KV,
+    )
+    full_compute = graph.peak
     gpu, host = Side(), Side()
     gpu.weights, host.weights = placement.gpu_weights, placement.host_weights
     gpu.kv_cache, host.kv_cache = placement.gpu_cache, placement.host_cache
     host.output = output_buffer_bytes(shape, layout)
     if placement.gpu_layers == 0:
         host.compute = full_compute
+    elif placement.full and placement.host_expert_bytes:
+        split = expert_offload_split(graph, shape, experts_on_gpu=placement.experts_on_gpu)
+        gpu.compute, host.compute = split.gpu, split.host
     elif placement.full:
         gpu.compute = full_compute
-        host.compute = n_tokens * 4 * 2 * shape.n_embd  # inputs staged in pinned host memory
+        host.compute = graph.n_tokens * 4 * 2 * shape.n_embd  # inputs staged in pinned host memory
     else:
         gpu.compute = int(full_compute * PARTIAL_OFFLOAD_FACTOR)
         host.compute = full_compute
@@ -213,7 +287,7 @@ def _plan_at(shape: ModelShape, request: PlanRequest, budget: Budget, gpu_layers
             f"context per slot {layout.n_ctx_seq} is above the training context {shape.n_ctx_train}: "
             "quality may degrade unless the model supports rope scaling"
         )
-    verdict = _verdict(budget, gpu, host, placement.full, placement.gpu_layers, warnings)
+    verdict = _verdict(budget, gpu, host, placement, warnings)
     return Plan(
         shape=shape,
         request=request,
@@ -230,13 +304,15 @@ def _plan_at(shape: ModelShape, request: PlanRequest, budget: Budget, gpu_layers
         gpu=gpu,
         host=host,
         warnings=warnings,
+        cpu_moe_layers=placement.cpu_moe_layers,
+        host_expert_bytes=placement.host_expert_bytes,
     )
 
 
-def _verdict(budget: Budget, gpu: Side, host: Side, full: bool, gpu_layers: int, warnings: list[str]) -> str:
+def _verdict(budget: Budget, gpu: Side, host: Side, placement: Placement, warnings: list[str]) -> str:
     if budget.gpu_bytes is None:
         return FITS if host.total + budget.margin_bytes <= budget.host_bytes else NO_FIT
-    if gpu_layers == 0 or gpu.total + budget.margin_bytes > budget.gpu_bytes:
+    if placement.gpu_layers == 0 or gpu.total + budget.margin_bytes > budget.gpu_bytes:
         return NO_FIT
     if host.total > budget.host_bytes:
         warnings.append(
@@ -244,7 +320,9 @@ def _verdict(budget: Budget, gpu: Side, host: Side, full: bool, gpu_layers: int,
         )
     if budget.unified_memory and gpu.total + host.total + budget.margin_bytes > budget.host_bytes:
         warnings.append("unified memory: GPU and host parts together exceed the system RAM")
-    return FITS if full else HYBRID
+    if not placement.full:
+        return HYBRID
+    return EXPERTS_ON_HOST if placement.host_expert_bytes else FITS
 
 
 def largest_context(shape: ModelShape, request: PlanRequest, budget: Budget) -> int | None:
@@ -254,7 +332,7 @@ def largest_context(shape: ModelShape, request: PlanRequest, budget: Budget) -> 
     full = None if budget.gpu_bytes is None else max_gpu_layers(shape)
 
     def fits(ctx: int) -> bool:
-        return _plan_at(shape, replace(request, ctx=ctx, gpu_layers=full), budget, full or 0).verdict == FITS
+        return _plan_at(shape, replace(request, ctx=ctx, gpu_layers=full), budget, full or 0, 0).verdict == FITS
 
     if not fits(256):
         return None

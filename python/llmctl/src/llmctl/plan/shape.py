@@ -97,6 +97,28 @@ RECURRENT_BY_INTERVAL = frozenset({"qwen3next", "qwen35", "qwen35moe"})
 PURE_RECURRENT = frozenset({"mamba", "mamba2", "rwkv6", "rwkv6qwen2", "rwkv7", "arwkv7"})
 _BLOCK = re.compile(r"^blk\.(\d+)\.")
 _OUTPUT_TENSORS = ("output.", "output_norm.")
+# The routed-expert tensors --cpu-moe / --n-cpu-moe keep in host memory: llama.cpp's
+# LLM_FFN_EXPS_REGEX (common/common.h:1224 at b11434), shared experts (`_shexp`) excluded.
+EXPERT_TENSOR = re.compile(r"\.ffn_(up|down|gate|gate_up)_(ch|)exps")
+
+
+@dataclass(frozen=True)
+class SsmShape:
+    """Mamba-2 mixer sizes (`{arch}.ssm.*`), for the compute buffer of its layers."""
+
+    d_conv: int
+    d_inner: int
+    d_state: int
+    n_group: int
+    n_head: int  # ssm.time_step_rank
+
+    @property
+    def conv_dim(self) -> int:
+        return self.d_inner + 2 * self.n_group * self.d_state
+
+    @property
+    def in_proj(self) -> int:
+        return 2 * self.d_inner + 2 * self.n_group * self.d_state + self.n_head
 
 
 @dataclass
@@ -110,8 +132,9 @@ class ModelShape:
     n_ctx_train: int | None
     n_embd: int
     n_ff: int
-    n_ff_expert: int  # MoE: expert_feed_forward_length (0 for dense models)
+    n_ff_expert: int  # MoE: width of one expert (0 for dense models)
     n_expert_used: int
+    n_expert: int
     n_vocab: int
     n_head: list[int]
     n_head_kv: list[int]
@@ -124,12 +147,28 @@ class ModelShape:
     n_embd_s: int  # f32 values per sequence per recurrent layer (ssm / wkv state)
     is_mla: bool
     layer_bytes: list[int]
+    expert_bytes: list[int]  # per layer, the routed-expert tensors within layer_bytes
     output_bytes: int  # output.weight + output_norm (the "output layer" -ngl offloads first)
     input_bytes: int  # token_embd and other non-block tensors, always on the CPU
     tied_output_bytes: int  # token_embd duplicated as output when output.weight is absent
+    ssm: SsmShape | None = None
     files: list[str] = field(default_factory=list)
     file_bytes: int = 0
     missing: list[str] = field(default_factory=list)
+
+    @property
+    def is_moe(self) -> bool:
+        return self.n_expert_used > 0 and self.n_ff_expert > 0
+
+    @property
+    def n_q(self) -> int:
+        """Query values per token (the widest layer)."""
+        return max((h * k for h, k in zip(self.n_head, self.head_k, strict=False)), default=0)
+
+    @property
+    def n_v(self) -> int:
+        """V values per token of the widest layer (n_embd_v_gqa_max)."""
+        return max((h * v for h, v in zip(self.n_head_kv, self.head_v, strict=False)), default=0)
 
     def has_kv(self, il: int) -> bool:
         return il < self.n_layer_kv and not self.is_recurrent[il] and self.n_head_kv[il] > 0
@@ -218,7 +257,10 @@ def model_shape(headers: list[GGUFHeader]) -> ModelShape:
             "layer (sliding-window layers, recurrent state and shared KV layers are not modelled)"
         )
 
-    layer_bytes, output_bytes, input_bytes, token_embd, has_output = _weights(headers, n_layer)
+    weights = _weights(headers, n_layer)
+    n_ff = _scalar_max(key("feed_forward_length"))
+    n_expert_used = _scalar_max(key("expert_used_count"))
+    n_ff_expert = weights.expert_width or _expert_width_from_keys(arch, meta, n_ff, n_expert_used)
     shape = ModelShape(
         architecture=arch,
         name=meta.get("general.name") if isinstance(meta.get("general.name"), str) else None,
@@ -226,9 +268,10 @@ def model_shape(headers: list[GGUFHeader]) -> ModelShape:
         n_layer_kv=n_layer_kv,
         n_ctx_train=_scalar_max(key("context_length")) or None,
         n_embd=n_embd,
-        n_ff=_scalar_max(key("feed_forward_length")),
-        n_ff_expert=_scalar_max(key("expert_feed_forward_length")),
-        n_expert_used=_scalar_max(key("expert_used_count")),
+        n_ff=n_ff,
+        n_ff_expert=n_ff_expert if n_expert_used else 0,
+        n_expert_used=n_expert_used,
+        n_expert=_scalar_max(key("expert_count")),
         n_vocab=_vocab_size(first),
         n_head=n_head,
         n_head_kv=n_head_kv,
@@ -240,10 +283,12 @@ def model_shape(headers: list[GGUFHeader]) -> ModelShape:
         n_embd_r=n_embd_r,
         n_embd_s=n_embd_s,
         is_mla=is_mla,
-        layer_bytes=layer_bytes,
-        output_bytes=output_bytes,
-        input_bytes=input_bytes,
-        tied_output_bytes=0 if has_output else token_embd,
+        layer_bytes=weights.layer_bytes,
+        expert_bytes=weights.expert_bytes,
+        output_bytes=weights.output_bytes,
+        input_bytes=weights.input_bytes,
+        tied_output_bytes=0 if weights.has_output else weights.token_embd_bytes,
+        ssm=_ssm_shape(arch, meta) if any(is_recurrent) else None,
         files=[h.path for h in headers],
         file_bytes=sum(h.file_size for h in headers),
         missing=missing,
@@ -321,21 +366,60 @@ def _recurrent_state(arch: str, meta: dict, n_embd: int) -> tuple[int, int]:
     return max(d_conv - 1, 0) * (d_inner + 2 * n_group * d_state), d_state * d_inner
 
 
-def _weights(headers: list[GGUFHeader], n_layer: int) -> tuple[list[int], int, int, int, bool]:
-    """Bytes per block, of the output layer and of the input (CPU) tensors."""
-    layer_bytes = [0] * max(n_layer, 0)
-    output = inputs = token_embd = 0
-    has_output = False
+def _expert_width_from_keys(arch: str, meta: dict, n_ff: int, n_expert_used: int) -> int:
+    """Without tensor infos: `expert_feed_forward_length`, else what the architecture
+    defaults to (qwen3moe: n_ff / n_expert_used, src/models/qwen3moe.cpp; llama,
+    granite and most others: experts as wide as feed_forward_length)."""
+    width = _scalar_max(meta.get(f"{arch}.expert_feed_forward_length"))
+    if width:
+        return width
+    if arch in ("qwen3moe", "qwen3vlmoe") and n_expert_used:
+        return n_ff // n_expert_used
+    return n_ff
+
+
+def _ssm_shape(arch: str, meta: dict) -> SsmShape | None:
+    def key(suffix: str) -> int:
+        return _scalar_max(meta.get(f"{arch}.ssm.{suffix}"))
+
+    if not key("inner_size") or not key("state_size"):
+        return None
+    return SsmShape(
+        key("conv_kernel"), key("inner_size"), key("state_size"), key("group_count") or 1, key("time_step_rank")
+    )
+
+
+@dataclass
+class _Weights:
+    layer_bytes: list[int]
+    expert_bytes: list[int]
+    output_bytes: int = 0
+    input_bytes: int = 0
+    token_embd_bytes: int = 0
+    has_output: bool = False
+    expert_width: int = 0  # ne1 of the expert matrices (ffn_up_exps: [n_embd, n_ff_exp, n_expert])
+
+
+def _weights(headers: list[GGUFHeader], n_layer: int) -> _Weights:
+    """Bytes per block (and of its routed experts), of the output layer and of the input (CPU) tensors."""
+    weights = _Weights([0] * max(n_layer, 0), [0] * max(n_layer, 0))
     for header in headers:
         for tensor in header.tensors or ():
             block = _BLOCK.match(tensor.name)
             if block and int(block[1]) < n_layer:
-                layer_bytes[int(block[1])] += tensor.n_bytes
+                il = int(block[1])
+                weights.layer_bytes[il] += tensor.n_bytes
+                expert = EXPERT_TENSOR.search(tensor.name)
+                if expert:
+                    weights.expert_bytes[il] += tensor.n_bytes
+                    if expert[1] != "down" and len(tensor.dims) == 3:
+                        width = tensor.dims[1] // (2 if expert[1] == "gate_up" else 1)
+                        weights.expert_width = max(weights.expert_width, width)
             elif tensor.name.startswith(_OUTPUT_TENSORS):
-                output += tensor.n_bytes
-                has_output = has_output or tensor.name == "output.weight"
+                weights.output_bytes += tensor.n_bytes
+                weights.has_output = weights.has_output or tensor.name == "output.weight"
             else:
-                inputs += tensor.n_bytes
+                weights.input_bytes += tensor.n_bytes
                 if tensor.name == "token_embd.weight":
-                    token_embd = tensor.n_bytes
-    return layer_bytes, output, inputs, token_embd, has_output
+                    weights.token_embd_bytes = tensor.n_bytes
+    return weights

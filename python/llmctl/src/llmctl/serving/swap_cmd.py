@@ -55,7 +55,7 @@ def join_cmd(argv: Sequence[str]) -> str:
 def table_options(model_path: str, settings: Mapping[str, Any]) -> dict[str, Any]:
     """Discovery's settings as options of the shared flag table (llmctl.flags).
 
-    `settings` keys (all optional): context_size, gpu_layers, flash_attention
+    `settings` keys (all optional): context_size, gpu_layers, cpu_moe_layers, flash_attention
     (on/off/auto), parallel, no_mmap (None: on for unified-memory APUs),
     unified_memory, mmproj (a path; the table passes it for chat only), metrics
     (Prometheus' /metrics, the stack's monitoring).
@@ -69,8 +69,10 @@ def table_options(model_path: str, settings: Mapping[str, Any]) -> dict[str, Any
         "model": model_path,
         "port": PORT_MACRO,
         "mmproj": settings.get("mmproj"),
+        "loadLog": True,  # device and offload lines in the log (new builds: -lv 4), for verify
         "contextSize": settings.get("context_size"),
         "gpuLayers": settings.get("gpu_layers"),
+        "cpuMoeLayers": settings.get("cpu_moe_layers"),
         "parallel": settings.get("parallel"),
         "flashAttention": settings.get("flash_attention"),
         "noMmap": no_mmap,

@@ -168,6 +168,7 @@ def _settings(
     settings: dict[str, Any] = {
         "context_size": context,
         "gpu_layers": sizing.gpu_layers if sizing else defaults.gpu_layers,
+        "cpu_moe_layers": sizing.cpu_moe_layers if sizing else None,
         "flash_attention": defaults.flash_attention,
         "parallel": defaults.parallel,
         "no_mmap": defaults.no_mmap,
@@ -181,6 +182,7 @@ def _settings(
             settings["context_size"] = declared.context_size
         if declared.gpu_layers is not None:
             settings["gpu_layers"] = declared.gpu_layers
+            settings["cpu_moe_layers"] = None  # the planned expert split assumed its own -ngl
         settings["extra_args"] += list(declared.extra_args)
     return settings
 

@@ -16,6 +16,7 @@ import time
 from typing import Any
 
 from llmctl.stack import StackSpec
+from llmctl.status.gpu_use import annotate as annotate_gpu_use
 from llmctl.status.interpret import UPSTREAM_HEALTH, interpret, running_entries
 from llmctl.status.probe import HttpProbe, ProbeResult, sweep
 from llmctl.status.report import DISABLED, UP, ServiceStatus, StatusReport
@@ -126,6 +127,7 @@ def collect_status(spec: StackSpec, timeout: float, *, sysfs_root=None, nvidia_s
             if all(probe in answers for probe in plan.values())
         }
         interpret(service, upstreams)
+    annotate_gpu_use(services, spec, deadline)
 
     space = folder_space(spec.models_dir)
     gpu_thread.join(max(deadline - time.monotonic(), 0.0))

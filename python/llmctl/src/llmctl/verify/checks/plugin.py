@@ -12,6 +12,7 @@ from llmctl.errors import StackSpecError
 from llmctl.stack import DEFAULT_STACK_PATH, StackSpec, load_stack, parse_stack
 
 HEALTH_TIMEOUT_S = 10.0
+GPU_SERVICES = ("chat", "embedding", "rerank", "llamaSwap", "ollama")  # what runs models
 REQUEST_TIMEOUT_S = 180.0  # a gateway request may wait for llama-swap to load a big model
 
 
@@ -70,6 +71,9 @@ def pytest_generate_tests(metafunc) -> None:
     if "endpoint" in metafunc.fixturenames:
         selected = [e for e in enabled if e.unit] if metafunc.function.__name__ == "test_service_active" else enabled
         metafunc.parametrize("endpoint", selected, ids=[e.name for e in selected])
+    if "gpu_service" in metafunc.fixturenames:
+        selected = [e for e in enabled if e.name in GPU_SERVICES]
+        metafunc.parametrize("gpu_service", selected, ids=[e.name for e in selected])
     if "config_file" in metafunc.fixturenames:
         metafunc.parametrize("config_file", list(spec.generated_configs) or [None], ids=_file_ids)
     if "gateway_request" in metafunc.fixturenames:

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import pytest
 
-from llmctl.verify.checks import rules
+from llmctl.status.gpu_use import UNKNOWN, HostFacts, expects_gpu, judge_ollama
+from llmctl.verify.checks import gpu_evidence, rules
 from llmctl.verify.checks.plugin import REQUEST_TIMEOUT_S
 
 
@@ -173,3 +174,74 @@ def test_no_secret_in_generated_config(host, stack, config_file):
             fail(f"secret file {secret_path} does not exist")
         if any(needle in text for needle in rules.secret_needles(secret.content_string)):
             fail(f"{config_file} contains the contents of secret file {secret_path}")
+
+
+def test_gpu_really_used(host, http, stack, gpu_service):
+    """A model that runs on the CPU where the spec's GPU backend was planned fails, with
+    the cause read from its llama-server's journal (or Ollama's /api/ps) and the next step."""
+    backend = stack.gpu.backend
+    if not expects_gpu(backend):
+        return  # a CPU host: nothing to find
+    if gpu_service.name == "ollama":
+        _check_ollama(http, gpu_service, backend)
+        return
+    if not gpu_service.unit or not host.exists("journalctl"):
+        pytest.skip(f"{gpu_service.name}: no systemd unit or journal to read its llama-server's log from")
+    journal, facts = _journal_and_facts(host, gpu_service.unit, backend)
+    if gpu_service.name == "llamaSwap":
+        verdicts = _llama_swap_verdicts(http, stack, gpu_service, journal, facts)
+    else:
+        verdicts = [(gpu_service.name, gpu_evidence.server_verdict(journal, stack, gpu_service, facts))]
+    failed = [f"{name}: {v.message()}" for name, v in verdicts if not v.ok and v.state != UNKNOWN]
+    if failed:
+        fail("; ".join(failed))
+    unknown = [f"{name}: {v.message()}" for name, v in verdicts if v.state == UNKNOWN]
+    if unknown:
+        pytest.skip("; ".join(unknown))
+
+
+def _journal_and_facts(host, unit: str, backend: str) -> tuple[str, HostFacts]:
+    """The log of the unit's current run, and what it runs with (groups, environment)."""
+    shown = host.run(f"systemctl show {' '.join('-p ' + p for p in gpu_evidence.UNIT_PROPERTIES)} {unit}")
+    properties = gpu_evidence.unit_properties(shown.stdout)
+    invocation = properties.get("InvocationID")
+    selector = f"_SYSTEMD_INVOCATION_ID={invocation}" if invocation else f"-b -u {unit}"
+    journal = host.run(f"journalctl -o cat --no-pager {selector}").stdout
+    groups = set(properties.get("SupplementaryGroups", "").split())
+    user = properties.get("User")
+    if user and host.exists("id"):
+        groups |= set(host.run(f"id -nG {user}").stdout.split())
+    nodes = {}
+    for path in gpu_evidence.GPU_DEVICES.get(backend, ()):
+        node = host.file(path)
+        if node.exists:
+            nodes[path] = (node.group, node.mode)
+    access = gpu_evidence.device_access(backend, nodes, groups)
+    return journal, HostFacts(device_access=access, hsa_override=gpu_evidence.hsa_override(properties), unit=unit)
+
+
+def _llama_swap_verdicts(http, stack, service, journal: str, facts: HostFacts) -> list:
+    answer = http("GET", service.url + "/running")
+    running = answer.json().get("running", []) if answer.status == 200 else []
+    verdicts = []
+    for entry in (e for e in running if isinstance(e, dict)):
+        props = http("GET", f"{entry.get('proxy', '').rstrip('/')}/props") if entry.get("proxy") else None
+        model_path = props.json().get("model_path") if props is not None and props.status == 200 else None
+        verdicts.append(
+            (str(entry.get("model")), gpu_evidence.server_verdict(journal, stack, service, facts, model_path))
+        )
+    if not verdicts:
+        pytest.skip("llama-swap runs no model: nothing to check")
+    return verdicts
+
+
+def _check_ollama(http, service, backend: str) -> None:
+    answer = http("GET", service.url + "/api/ps")
+    if answer.status != 200:
+        pytest.skip(f"ollama: GET /api/ps answered {answer.status or answer.error}")
+    models = answer.json().get("models") or []
+    if not models:
+        pytest.skip("ollama: no model loaded, nothing to check")
+    failed = [f"ollama {name}: {v.message()}" for name, v in judge_ollama(models, backend) if not v.ok]
+    if failed:
+        fail("; ".join(failed))

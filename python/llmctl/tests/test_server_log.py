@@ -1,8 +1,13 @@
-"""The llama.cpp allocation-log parser (used by plan's accuracy tests and bench)."""
+"""llama-server's log read back: allocations per side, devices, offload, failures, runs."""
 
 from __future__ import annotations
 
-from testkit.llama_log import is_host_buffer, parse_allocations
+from llmctl.status.server_log import is_host_buffer, last_run, parse_runs, strip_prefixes
+
+
+def parse_allocations(text: str):
+    return parse_runs(text)[0]
+
 
 GPU_LOG = """\
 load_tensors: offloading output layer to GPU
@@ -25,7 +30,7 @@ sched_reserve:  CUDA_Host compute buffer size =    24.01 MiB
 
 def test_sums_per_kind_and_side():
     found = parse_allocations(GPU_LOG)
-    assert found.offloaded_layers == (32, 33)
+    assert found.offloaded == (32, 33)
     assert found.mib("model") == 4685.30
     assert found.mib("model", device="gpu") == 4403.49
     assert found.mib("KV") == 10.25  # base + SWA cache lines summed
@@ -37,7 +42,27 @@ def test_sums_per_kind_and_side():
 
 def test_a_reload_is_not_counted_twice():
     twice = GPU_LOG + "load_tensors:        CUDA0 model buffer size =  4403.49 MiB\n"
-    assert parse_allocations(twice).mib("model") == 4685.30
+    runs = parse_runs(twice)
+    assert [run.mib("model") for run in runs] == [4685.30, 4403.49]
+
+
+def test_prefixes_of_the_journal_and_of_llama_cpp_are_stripped():
+    line = (
+        "Dec 01 09:12:44 strix-halo local-llm-chat[2211]: 0.02.931.553 I load_tensors: offloaded 37/37 layers to GPU"
+    )
+    assert strip_prefixes(line) == "load_tensors: offloaded 37/37 layers to GPU"
+    iso = "2026-12-01T09:12:44+0000 nas-01 llama-swap[913]: load_tensors: offloaded 5/33 layers to GPU"
+    assert strip_prefixes(iso) == "load_tensors: offloaded 5/33 layers to GPU"
+
+
+def test_a_journal_with_several_starts_is_split_per_model():
+    first = "ggml_cuda_init: found 1 ROCm devices:\nsrv    load_model: loading model '/m/a.gguf'\n" + GPU_LOG
+    second = "ggml_cuda_init: found 1 ROCm devices:\nsrv    load_model: loading model '/m/b.gguf'\n"
+    second += "load_tensors:   CPU_Mapped model buffer size =   100.00 MiB\n"
+    runs = parse_runs(first + second + first)
+    assert [run.model for run in runs] == ["/m/a.gguf", "/m/b.gguf", "/m/a.gguf"]
+    assert last_run(first + second, "b.gguf").mib("model") == 100.00
+    assert last_run(first + second, "c.gguf") is None
 
 
 def test_host_buffer_names():
