@@ -287,13 +287,12 @@ let
     )
     ++ optional (spec.monitoring.exporter.enable && planned) (
       alert spec "LocalLlmModelOnCpu" "modelOnCpu" "critical"
-        (
-          "(local_llm_model_loaded${
-            if onPurpose == [ ] then "" else "{model!~${quoted (anyOfRegex onPurpose)}}"
-          } == 1) and on (service, model) (local_llm_model_vram_bytes == 0)"
-        )
+        # llmctl's GPU-use check (its log, or Ollama's size_vram, against the plan).
+        "local_llm_model_gpu_use{state=\"cpu\"${
+          if onPurpose == [ ] then "" else ",model!~${quoted (anyOfRegex onPurpose)}"
+        }} == 1"
         "{{ $labels.model }} runs without GPU layers"
-        "{{ $labels.service }} serves {{ $labels.model }} with nothing in GPU memory, where the plan puts its layers on the GPU (${spec.hardware.backend}): check `llmctl verify` for the cause."
+        "{{ $labels.service }} serves {{ $labels.model }} on the CPU, where the plan puts its layers on the GPU (${spec.hardware.backend}): `llmctl status` names the cause and the next step."
     );
 
   # The Prometheus rules file (YAML; JSON is YAML).

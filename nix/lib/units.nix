@@ -237,6 +237,8 @@ let
             ];
             User = spec.user;
             Group = spec.group;
+            # The GPU-use check reads the llama-servers' startup logs from the journal.
+            SupplementaryGroups = "systemd-journal";
             Restart = "on-failure";
             RestartSec = 5;
             UMask = "0077";

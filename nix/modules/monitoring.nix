@@ -131,6 +131,8 @@ in
             ExecStart = "${lib.getExe cfg.package} exporter --stack ${cfg.stackFile} --listen ${loopback}:${toString m.exporter.port}";
             User = cfg.user;
             Group = cfg.group;
+            # The GPU-use check reads the llama-servers' startup logs from the journal.
+            SupplementaryGroups = [ "systemd-journal" ];
             Restart = "on-failure";
             RestartSec = 5;
             UMask = "0077";

@@ -241,11 +241,9 @@ def test_swapping_cpu_fallback_target_down_and_token_rates(seed_specs, tmp_path)
         (f'local_llm_model_loaded{{{exporter},service="llamaSwap",model="thrash"}}', "0 1 0 1 0 1 0 1 0 1 0"),
         # Loaded once and kept.
         (f'local_llm_model_loaded{{{exporter},service="llamaSwap",model="steady"}}', "0 1x10"),
-        # The dedicated chat model, loaded with nothing on the GPU; Ollama's with 2 GB there.
-        (f'local_llm_model_loaded{{{exporter},service="chat",model="qwen3-coder"}}', "1x10"),
-        (f'local_llm_model_vram_bytes{{{exporter},service="chat",model="qwen3-coder"}}', "0x10"),
-        (f'local_llm_model_loaded{{{exporter},service="ollama",model="llama3.2:3b"}}', "1x10"),
-        (f'local_llm_model_vram_bytes{{{exporter},service="ollama",model="llama3.2:3b"}}', "2e9x10"),
+        # llmctl's GPU-use verdicts: the dedicated chat model on the CPU, Ollama's on the GPU.
+        (f'local_llm_model_gpu_use{{{exporter},service="chat",model="qwen3-coder",state="cpu"}}', "1x10"),
+        (f'local_llm_model_gpu_use{{{exporter},service="ollama",model="llama3.2:3b",state="gpu"}}', "1x10"),
         (f"up{{{server}}}", "1 1 0x8"),
     ]
     loaded = {"job": "local-llm-exporter", "instance": "127.0.0.1:9903"}
@@ -275,11 +273,17 @@ def test_swapping_cpu_fallback_target_down_and_token_rates(seed_specs, tmp_path)
                         "LocalLlmModelOnCpu",
                         "6m",
                         (
-                            {**loaded, "service": "chat", "model": "qwen3-coder", "severity": "critical"},
+                            {
+                                **loaded,
+                                "service": "chat",
+                                "model": "qwen3-coder",
+                                "state": "cpu",
+                                "severity": "critical",
+                            },
                             {
                                 "summary": "qwen3-coder runs without GPU layers",
-                                "description": "chat serves qwen3-coder with nothing in GPU memory, where the plan"
-                                " puts its layers on the GPU (rocm): check `llmctl verify` for the cause.",
+                                "description": "chat serves qwen3-coder on the CPU, where the plan puts its layers on"
+                                " the GPU (rocm): `llmctl status` names the cause and the next step.",
                             },
                         ),
                     ),

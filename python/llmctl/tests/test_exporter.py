@@ -32,9 +32,10 @@ def services():
         server.stop()
 
 
-def write_stack(tmp_path, endpoints: dict) -> object:
+def write_stack(tmp_path, endpoints: dict, backend: str = "cpu") -> object:
     path = tmp_path / "stack.json"
-    path.write_text(json.dumps({"version": 1, "modelsDir": str(tmp_path), "endpoints": endpoints}))
+    document = {"version": 1, "modelsDir": str(tmp_path), "endpoints": endpoints, "gpu": {"backend": backend}}
+    path.write_text(json.dumps(document))
     return path
 
 
@@ -45,7 +46,8 @@ def scrape(port: int) -> str:
 
 
 def test_exporter_joins_what_no_service_exports(tmp_path, services):
-    stack = write_stack(tmp_path, {name: {"url": services[name].url} for name in ("llamaSwap", "ollama")})
+    endpoints = {name: {"url": services[name].url} for name in ("llamaSwap", "ollama")}
+    stack = write_stack(tmp_path, endpoints, backend="rocm")
     exporter = start_llmctl_exporter(stack, tmp_path)
     try:
         text = scrape(exporter.info["port"])
@@ -65,6 +67,8 @@ def test_exporter_joins_what_no_service_exports(tmp_path, services):
         # The llama-server llama-swap runs, asked on its own port, under its model's name.
         'llamacpp:tokens_predicted_total{service="llamaSwap",model="qwen"} 345',
         'llamacpp:requests_processing{service="llamaSwap",model="qwen"} 1',
+        # status' GPU-use check on a ROCm host: Ollama holds 3/4 of the model in VRAM.
+        'local_llm_model_gpu_use{service="ollama",model="llama3.2:3b",state="partial"} 1',
     } <= lines
     assert "# TYPE local_llm_model_loaded gauge" in lines
     assert "/upstream/" not in " ".join(services["llamaSwap"].requests), "never through llama-swap"

@@ -5,6 +5,8 @@ What no service of the stack exports itself, joined here:
 - `local_llm_model_loaded{service,model}`: 1 for every loaded model, 0 for a model
   llama-swap or Ollama lists but has not loaded, so `changes()` counts loads;
 - slots, busy slots, context, size and (where the service says) GPU bytes per model;
+- `local_llm_model_gpu_use{service,model,state}`: the verdict of `status.gpu_use` (the
+  server's log or Ollama's size_vram against the plan), 1 for its state;
 - the `llamacpp:*` samples of the llama-servers llama-swap runs, labelled with their
   model: llama-swap picks their ports, so Prometheus cannot scrape them itself (and
   asking through llama-swap's /upstream/ would count as use and keep them loaded).
@@ -56,6 +58,12 @@ def render(report: StatusReport) -> str:
                 if isinstance(model.get(key), int | float)
             ),
         )
+    lines += family(
+        "local_llm_model_gpu_use",
+        "gauge",
+        "1 for the model's GPU verdict (state gpu, partial, cpu, unknown) where the plan puts models on a GPU.",
+        _gpu_use(report),
+    )
     lines += _swapped_llamacpp(report)
     lines += family(
         "local_llm_sweep_duration_seconds",
@@ -82,6 +90,17 @@ def _loaded(report: StatusReport):
             yield sample("local_llm_model_loaded", {"service": service.name, "model": name}, 1)
         for name in sorted(set(service.details.get("listed_models") or ()) - loaded):
             yield sample("local_llm_model_loaded", {"service": service.name, "model": name}, 0)
+
+
+def _gpu_use(report: StatusReport):
+    """status.gpu_use's verdicts (keyed by model for Ollama, by the service for a dedicated
+    llama-server, whose one model names it here)."""
+    for service in report.services:
+        names = [str(model["name"]) for model in service.models if model.get("name")]
+        for key, verdict in sorted((service.details.get("gpu_use") or {}).items()):
+            model = key if key in names or len(names) != 1 else names[0]
+            labels = {"service": service.name, "model": model, "state": verdict.get("state")}
+            yield sample("local_llm_model_gpu_use", labels, 1)
 
 
 def _swapped_llamacpp(report: StatusReport) -> list[str]:
