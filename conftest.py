@@ -20,6 +20,7 @@ from testkit.llama_server import start_llama_server
 from testkit.ollama import start_ollama
 from testkit.open_webui import start_open_webui
 from testkit.processes import ProcessStartError
+from testkit.prometheus import start_prometheus
 
 
 def pytest_configure(config) -> None:
@@ -79,6 +80,18 @@ def envoy(tmp_path):
     yield start
     for proxy in started:
         proxy.stop()
+
+
+@pytest.fixture
+def prometheus(tmp_path):
+    """Factory: `prometheus(config, rules)` starts the real Prometheus on a free loopback
+    port (storage in the test's folder) and waits for /-/ready; stopped at teardown."""
+    start, started = _failing_test_on_start_error(
+        lambda config, rules=None: start_prometheus(config, rules, tmp_path / f"prometheus-{len(started)}")
+    )
+    yield start
+    for server in started:
+        server.stop()
 
 
 @pytest.fixture

@@ -67,7 +67,15 @@ let
         )
         ++ optional spec.llamaSwap.enable (service "llamaSwap" "llama-swap, every GGUF in the models folder" "llama-swap.service" spec.llamaSwap.port)
         ++ optional spec.ollama.enable (service "ollama" "Ollama" "ollama.service" spec.ollama.port)
-        ++ optional spec.webui.enable (service "webui" "Open WebUI" "open-webui.service" spec.webui.port);
+        ++ optional spec.webui.enable (service "webui" "Open WebUI" "open-webui.service" spec.webui.port)
+        ++ optional (spec.monitoring.enable && spec.monitoring.exporter.enable) (
+          service "exporter" "llmctl exporter: the stack's models as Prometheus metrics" "local-llm-exporter.service"
+            spec.monitoring.exporter.port
+          // {
+            bind = "127.0.0.1";
+            opened = false;
+          }
+        );
       models = builtins.attrValues (builtins.mapAttrs model spec.models);
       ollamaModels = spec.ollama.models;
       # Names clients send that no declared model answers by name: the role they go to.

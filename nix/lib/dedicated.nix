@@ -34,6 +34,8 @@ let
         gpuLayers = model.gpuLayers or profile.gpuLayers;
         inherit (spec.llamaServer) parallel;
         inherit (profile) flashAttention noMmap;
+        # Prometheus scrapes /metrics (services.local-llm.monitoring).
+        metrics = spec.monitoring.enable;
       };
       extraArgs = spec.llamaServer.extraArgs ++ (model.extraArgs or [ ]);
     };

@@ -41,4 +41,15 @@ in
   inherit (import ./configuration.nix) configurationFacts;
   inherit (import ./render.nix) render defaultBinaries;
   inherit (import ./units.nix) litellmCommand;
+
+  monitoring = {
+    inherit (import ./monitoring.nix)
+      scrapeConfigs
+      rules
+      queries
+      prometheusConfig
+      jobs
+      ;
+    inherit (import ./dashboard.nix) grafanaDashboard;
+  };
 }

@@ -122,6 +122,8 @@ let
 
   modelRoute = gateway: name: backend: {
     name = "model-${name}";
+    # Per-route request and latency stats (vhost.openai.route.NAME.*), for the dashboard.
+    stat_prefix = "model-${name}";
     match = {
       safe_regex.regex = modelPaths.${name};
       dynamic_metadata = [
@@ -152,6 +154,7 @@ let
 
   pathRoute = gateway: backends: routeName: match: name: extra: {
     name = routeName;
+    stat_prefix = routeName;
     inherit match;
     route = routeAction gateway name backends.${name} // extra;
   };

@@ -50,7 +50,7 @@ in
   flagTable = table;
 
   # argv = [ binary ... ]. `options`: model (path), host, port, alias (list), mmproj (chat only), contextSize,
-  # gpuLayers, parallel, cacheTypeK, cacheTypeV, flashAttention ("on"|"off"|"auto"), noMmap (bool); `role`: chat,
+  # gpuLayers, parallel, cacheTypeK, cacheTypeV, flashAttention ("on"|"off"|"auto"), noMmap (bool), metrics (bool); `role`: chat,
   # embedding or rerank; `capabilities` default to the pinned nixpkgs' llama.cpp.
   llamaServerArgv =
     {

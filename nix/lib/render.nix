@@ -115,6 +115,13 @@ let
         "envoy.json" = json (lib.envoyConfig hostInput);
         "litellm.yaml" = yaml (lib.litellmConfig hostInput);
       }
+      // optionalAttrs spec.monitoring.enable {
+        # For Debian's prometheus (--config.file=ETC/prometheus/prometheus.yml); the rules
+        # file beside it is named relative to it. The dashboard is Grafana's JSON model.
+        "prometheus/prometheus.yml" = yaml (lib.monitoring.prometheusConfig { spec = hostInput; });
+        "prometheus/local-llm.rules.yml" = yaml (lib.monitoring.rules hostInput);
+        "grafana/local-llm.json" = json (lib.monitoring.grafanaDashboard hostInput);
+      }
       // optionalAttrs spec.llamaSwap.enable {
         "llama-swap/config.yaml" = {
           format = "llama-swap";

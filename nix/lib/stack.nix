@@ -110,6 +110,9 @@ let
         healthyThreshold = 1;
       };
     };
+    # Prometheus scrape jobs, alert and recording rules, a Grafana dashboard
+    # (monitoring.nix); when on, every llama-server the stack starts has --metrics.
+    monitoring = import ./monitoring-defaults.nix;
   };
 
   dedicatedDefaults = role: {
@@ -258,6 +261,8 @@ let
       llamaServer = dropNulls {
         inherit (spec.llamaServer) binary contextSize parallel;
         inherit (hardware.llamaServer) flashAttention noMmap gpuLayers;
+        # llmctl discover gives llama-swap's llama-servers --metrics too.
+        metrics = if spec.monitoring.enable then true else null;
         extraArgs = if spec.llamaServer.extraArgs == [ ] then null else spec.llamaServer.extraArgs;
       };
       llamaSwap = if spec.llamaSwap.enable then dropNulls { inherit (spec.llamaSwap) configFile autoDiscover ttl; } else null;

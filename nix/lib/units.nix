@@ -223,8 +223,31 @@ let
           };
         };
       };
+      exporter = optionalAttrs (spec.monitoring.enable && spec.monitoring.exporter.enable) {
+        "local-llm-exporter.service" = unit {
+          description = "llmctl exporter: the stack's services and models as Prometheus metrics";
+          service = hardening.service // {
+            ExecStart = systemd.execLine [
+              binaries.llmctl
+              "exporter"
+              "--stack"
+              "${etcDir}/stack.json"
+              "--listen"
+              "127.0.0.1:${toString spec.monitoring.exporter.port}"
+            ];
+            User = spec.user;
+            Group = spec.group;
+            # The GPU-use check reads the llama-servers' startup logs from the journal.
+            SupplementaryGroups = "systemd-journal";
+            Restart = "on-failure";
+            RestartSec = 5;
+            UMask = "0077";
+          };
+        };
+      };
     in
     builtins.listToAttrs (builtins.attrValues (builtins.mapAttrs llamaServerUnit spec.dedicated))
+    // exporter
     // swap
     // ollama
     // webui

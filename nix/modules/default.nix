@@ -12,5 +12,6 @@
     ./webui.nix
     ./gateway.nix
     ./firewall.nix
+    ./monitoring.nix
   ];
 }

@@ -46,7 +46,8 @@ let
     ++ lib.mapAttrsToList (role: d: {
       name = "dedicated ${role}";
       inherit (d) port;
-    }) cfg.spec.dedicated;
+    }) cfg.spec.dedicated
+    ++ lib.optionals cfg.monitoring.enable (import ./monitoring-ports.nix { inherit config lib; });
   byPort = lib.groupBy (p: toString p.port) ports;
   clashes = lib.filterAttrs (_: users: lib.length users > 1) byPort;
 in

@@ -88,4 +88,23 @@ in
     # The generated config names the credential systemd provides at start, never the key.
     apiKeyFile = if cfg.gateway.apiKeyFile == null then null else generators.paths.gatewayApiKeys;
   };
+  monitoring = {
+    inherit (cfg.monitoring)
+      enable
+      scrapeInterval
+      evaluationInterval
+      rateWindow
+      alerts
+      ;
+    exporter = { inherit (cfg.monitoring.exporter) enable port; };
+    # Scraped where upstream's exporter modules make them listen.
+    nodeExporter = {
+      inherit (cfg.monitoring.nodeExporter) enable;
+      inherit (config.services.prometheus.exporters.node) port;
+    };
+    nvidiaExporter = {
+      inherit (cfg.monitoring.nvidiaExporter) enable;
+      inherit (config.services.prometheus.exporters.nvidia-gpu) port;
+    };
+  };
 }

@@ -37,7 +37,14 @@ def cases():
             "alias": ["devstral", "gpt-4"],
             "contextSize": 262144,
         },
-        {"model": "/m/a.gguf", "gpuLayers": 999, "parallel": 2, "flashAttention": "on", "noMmap": True},
+        {
+            "model": "/m/a.gguf",
+            "gpuLayers": 999,
+            "parallel": 2,
+            "flashAttention": "on",
+            "noMmap": True,
+            "metrics": True,
+        },
         {"loadLog": True, "model": "/m/a.gguf", "gpuLayers": 49, "cpuMoeLayers": 30, "flashAttention": "on"},
         {"model": "/m/a.gguf", "gpuLayers": "auto", "flashAttention": "off", "noMmap": False, "contextSize": None},
         {"model": "/m/a.gguf", "flashAttention": "auto"},
@@ -91,6 +98,12 @@ def test_old_and_new_flag_sets():
         "-fa",
         "--no-mmap",
     ]
+    # --metrics is spelled the same by old and new builds (monitoring).
+    for capabilities in (OLD, NEW):
+        argv = server_flags.llama_server_argv(
+            role="chat", options={**options, "metrics": True}, capabilities=capabilities
+        )
+        assert argv[-1] == "--metrics"
     assert server_flags.llama_server_argv(role="rerank", options=options, capabilities=NEW) == [
         "llama-server",
         "-m",

@@ -46,7 +46,17 @@ SEED_FILES = {
         "systemd/ollama.service",
         "systemd/open-webui.service",
     },
-    "atlas": {"envoy.json", "litellm.yaml", "llama-swap/config.yaml", "systemd/local-llm-chat.service"},
+    "atlas": {
+        "envoy.json",
+        "litellm.yaml",
+        "llama-swap/config.yaml",
+        "systemd/local-llm-chat.service",
+        # monitoring is on: Prometheus' config and rules, the dashboard, llmctl's exporter
+        "prometheus/prometheus.yml",
+        "prometheus/local-llm.rules.yml",
+        "grafana/local-llm.json",
+        "systemd/local-llm-exporter.service",
+    },
 }
 EVERYWHERE = {
     "stack.json",

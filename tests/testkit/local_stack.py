@@ -143,8 +143,10 @@ def local_spec(
     ollama_port: int | None = None,
     webui_port: int | None = None,
     health_interval: str = "1s",
+    monitoring: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The stack spec (nix/lib input) of the local stack."""
+    """The stack spec (nix/lib input) of the local stack; monitoring is on (every
+    llama-server has --metrics), `monitoring` adds to that section."""
     from llmctl.flags import probe_capabilities
 
     binary = str(llama_server_bin())
@@ -185,6 +187,7 @@ def local_spec(
                 "healthyThreshold": 1,
             },
         },
+        "monitoring": {"enable": True, **(monitoring or {})},
     }
 
 
@@ -198,6 +201,7 @@ def local_stack(
     with_llama_swap: bool = False,
     with_services: bool = False,
     with_ollama: bool = False,
+    monitoring: dict[str, Any] | None = None,
 ) -> Iterator[LocalStack]:
     """Start the local stack and stop everything on exit.
 
@@ -211,6 +215,8 @@ def local_stack(
     Ollama and llama-swap), and an Open WebUI secret key file named in `secrets`.
     `with_ollama`: the real Ollama instead of its replay, started with the environment
     `lib.ollamaSettings` renders, serving `OLLAMA_MODEL` (imported from the tiny chat GGUF).
+    `monitoring`: keys of the spec's monitoring section (intervals, exporter ports,
+    alert `for`s) for a Prometheus the caller starts (testkit.prometheus).
     """
     if with_services and with_llama_swap:
         raise ValueError("with_services brings its own llama-swap; with_llama_swap starts another")
@@ -249,6 +255,7 @@ def local_stack(
             llama_swap_port=replays["llamaSwap"].port if replays else stand_ins.get("llamaSwap"),
             ollama_port=ollama_port,
             webui_port=replays["webui"].port if replays else None,
+            monitoring=monitoring,
         )
         generated = nix_eval(
             "{ envoy = lib.envoyConfig spec; stack = lib.stackJson spec;"

@@ -111,6 +111,18 @@ def llama_server_routes(alias: str = "qwen", n_ctx: int = 8192) -> dict[str, obj
             {"id": 1, "n_ctx": n_ctx, "is_processing": False},
         ],
         "/v1/models": {"object": "list", "data": [{"id": alias, "object": "model", "meta": {"size": 4 * GIB}}]},
+        # As llama-server --metrics writes it (names and format of the real binary).
+        "/metrics": (
+            "# HELP llamacpp:prompt_tokens_total Number of prompt tokens processed, excluding cached tokens\n"
+            "# TYPE llamacpp:prompt_tokens_total counter\n"
+            "llamacpp:prompt_tokens_total 120\n"
+            "# HELP llamacpp:tokens_predicted_total Number of generation tokens processed\n"
+            "# TYPE llamacpp:tokens_predicted_total counter\n"
+            "llamacpp:tokens_predicted_total 345\n"
+            "# HELP llamacpp:requests_processing Number of requests processing\n"
+            "# TYPE llamacpp:requests_processing gauge\n"
+            "llamacpp:requests_processing 1\n"
+        ),
     }
 
 

@@ -23,5 +23,10 @@
       openFirewall = true;
       apiKeyFile = "/run/secrets/gateway-api-keys";
     };
+    # Prometheus, the node exporter, llmctl's exporter and Grafana, all on loopback.
+    monitoring = {
+      enable = true;
+      grafana.secretKeyFile = "/run/secrets/grafana-secret-key";
+    };
   };
 }

@@ -77,7 +77,7 @@ def test_every_service_up_with_its_documented_answers(tmp_path, replays):
     assert {name: s["state"] for name, s in services.items()} == {"llamaSwap": "up", "ollama": "up", "webui": "up"}
     ollama = services["ollama"]
     assert ollama["version"] == "0.33.0"
-    assert ollama["details"] == {"available": 2}
+    assert ollama["details"] == {"available": 2, "listed_models": ["llama3.2:3b", "qwen3:8b"]}
     assert ollama["models"] == [
         {
             "name": "llama3.2:3b",
@@ -89,7 +89,8 @@ def test_every_service_up_with_its_documented_answers(tmp_path, replays):
         }
     ]
     assert services["llamaSwap"]["version"] == "250"
-    assert services["llamaSwap"]["models"] == [] and services["llamaSwap"]["details"] == {"listed": 2}
+    assert services["llamaSwap"]["models"] == []
+    assert services["llamaSwap"]["details"] == {"listed": 2, "listed_models": ["devstral", "qwen"]}
     assert services["webui"]["version"] == "0.9.6"
     for service in services.values():
         assert all(p["ok"] and p["timeout_s"] <= float(TIMEOUT) for p in service["probes"].values())
@@ -162,7 +163,7 @@ def test_llama_swap_model_whose_server_is_gone(tmp_path, replays):
 
 def test_watch_prints_one_json_document_per_sweep(tmp_path, replays):
     stack = write_stack(tmp_path, replays())
-    argv = [sys.executable, "-m", "llmctl", "--stack", stack, "status", "--json", "--watch", "0.5"]
+    argv = [sys.executable, "-m", "llmctl", "--stack", stack, "status", "--json", "--watch", "--interval", "0.5"]
     with subprocess.Popen(argv, stdout=subprocess.PIPE, text=True) as process:
         try:
             lines = [process.stdout.readline() for _ in range(2)]
@@ -218,9 +219,10 @@ def test_a_hung_service_does_not_starve_llama_swaps_servers(tmp_path, replays):
             "slots_busy": 1,
             "size_bytes": 4 * 1024**3,
             "vram_bytes": None,
+            "llamacpp": {"prompt_tokens_total": 120.0, "tokens_predicted_total": 345.0, "requests_processing": 1.0},
         }
     ]
-    assert {"/health", "/props", "/slots"} <= set(upstream.requests)
+    assert {"/health", "/props", "/slots", "/metrics"} <= set(upstream.requests)
 
 
 def test_up_or_down_is_decided_by_the_endpoints_health_path(tmp_path, replays):

@@ -91,7 +91,7 @@ else
         { inherit (config.services.litellm) enable host port settings environment environmentFile; }
       else
         { enable = false; };
-    etc = lib.mapAttrs (_: f: { source = plain f.source; inherit (f) mode; }) (
+    etc = lib.mapAttrs (_: f: { source = plain f.source; inherit (f) mode text; }) (
       lib.filterAttrs (name: _: lib.hasPrefix "local-llm/" name) config.environment.etc
     );
     units = lib.mapAttrs (_: unitSummary) config.systemd.services;
@@ -135,6 +135,21 @@ else
     envoy = {
       inherit (config.services.envoy) enable settings requireValidConfig;
       package = plain config.services.envoy.package;
+    };
+    prometheus = {
+      inherit (config.services.prometheus) enable listenAddress port;
+      # As upstream writes them into prometheus.yml: without the unset (null) keys.
+      globalConfig = lib.filterAttrs (_: v: v != null) config.services.prometheus.globalConfig;
+      scrapeConfigs = map (lib.filterAttrsRecursive (_: v: v != null)) config.services.prometheus.scrapeConfigs;
+      ruleFiles = map (file: {
+        path = plain file;
+        inherit (file) text;
+      }) config.services.prometheus.ruleFiles;
+      exporters = lib.mapAttrs (_: e: { inherit (e) enable listenAddress port; } // lib.optionalAttrs (e ? enabledCollectors) { inherit (e) enabledCollectors; }) config.services.prometheus.exporters;
+    };
+    grafana = {
+      inherit (config.services.grafana) enable provision;
+      inherit (config.services.grafana.settings) security server;
     };
     llamaCpp = {
       inherit (config.services.local-llm.llamaServer.package) name;

@@ -23,6 +23,7 @@ lib.evalModules {
       ./missing/systemd.nix
       ./missing/initrd.nix
       ./missing/system.nix
+      ./missing/monitoring.nix
       ./missing/litellm.nix
       (
         { config, ... }:

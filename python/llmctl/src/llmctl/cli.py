@@ -10,6 +10,7 @@ COMMANDS = {
     "stack": "llmctl.commands.stack:stack",
     "plan": "llmctl.commands.plan:plan",
     "status": "llmctl.commands.status:status",
+    "exporter": "llmctl.commands.exporter:exporter",
     "verify": "llmctl.commands.verify:verify",
     "download": "llmctl.commands.download:download",
     "rm": "llmctl.commands.rm:rm",

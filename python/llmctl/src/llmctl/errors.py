@@ -92,6 +92,12 @@ class VerifyError(LlmctlError):
     """The host checks could not run."""
 
 
+class ExporterError(LlmctlError):
+    """`llmctl exporter` cannot listen where it was asked to."""
+
+    default_hint = "pass --listen HOST:PORT with a free port (services.local-llm.monitoring.exporter.port on NixOS)"
+
+
 NO_SPACE = (errno.ENOSPC, errno.EDQUOT)
 NO_SPACE_HINT = "free some space, or pass --models-dir on a larger filesystem"
 NOT_ALLOWED_HINT = "run as a user who may write there, or choose another path"

@@ -60,6 +60,19 @@ def no_cache_option(function):
     )(function)
 
 
+def sweep_timeout_option(default: float, help_text: str):
+    """`--timeout S` of a status sweep (status, exporter), bound to `timeout`."""
+    return click.option(
+        "--timeout",
+        "timeout",
+        metavar="S",
+        type=click.FloatRange(min=0.05),
+        default=default,
+        show_default=True,
+        help=help_text,
+    )
+
+
 def resolve_models_dir(value: Path | None) -> Path:
     """The folder `--models-dir` names, else the stack spec's (the default one without a spec)."""
     return value if value is not None else run_context().stack(required=False).models_dir

@@ -74,6 +74,7 @@ class LlamaServerDefaults:
     flash_attention: str | None = None
     no_mmap: bool | None = None
     auto_size: bool = False
+    metrics: bool = False  # --metrics on every llama-server (monitoring)
     extra_args: tuple[str, ...] = ()
 
 
@@ -255,6 +256,7 @@ def parse_stack(document: Any, path: Path | None = None, *, validate: bool = Tru
             flash_attention=server.get("flashAttention"),
             no_mmap=server.get("noMmap"),
             auto_size=server.get("autoSize", False),
+            metrics=server.get("metrics", False),
             extra_args=tuple(server.get("extraArgs", ())),
         ),
         llama_swap=LlamaSwapSettings(

@@ -5,10 +5,11 @@ from __future__ import annotations
 import click
 
 from llmctl.app import run_context
-from llmctl.options import json_option, stack_option
+from llmctl.options import json_option, stack_option, sweep_timeout_option
 from llmctl.output import binary_size
 
 DEFAULT_TIMEOUT_S = 2.0
+DEFAULT_INTERVAL_S = 2.0
 GIB = 1024**3
 
 
@@ -17,21 +18,24 @@ GIB = 1024**3
 @json_option
 @click.option(
     "--watch",
-    "watch",
-    metavar="SECONDS",
-    type=click.FloatRange(min=0.5),
-    help="Sweep again every SECONDS until Ctrl-C (with --json: one JSON document per line).",
+    is_flag=True,
+    help="Sweep again every --interval seconds until Ctrl-C: a live table on a terminal, "
+    "one JSON document per line otherwise (or with --json), with tokens/s per model.",
 )
 @click.option(
-    "--timeout",
-    "timeout",
-    metavar="S",
-    type=click.FloatRange(min=0.05),
-    default=DEFAULT_TIMEOUT_S,
+    "--interval",
+    "interval",
+    metavar="SECONDS",
+    type=click.FloatRange(min=0.5),
+    default=DEFAULT_INTERVAL_S,
     show_default=True,
-    help="Seconds the whole sweep may take; a service that has not answered by then is reported down.",
+    help="Seconds between two sweeps of --watch.",
 )
-def status(json_: bool, watch: float | None, timeout: float) -> None:
+@sweep_timeout_option(
+    DEFAULT_TIMEOUT_S,
+    "Seconds the whole sweep may take; a service that has not answered by then is reported down.",
+)
+def status(json_: bool, watch: bool, interval: float, timeout: float) -> None:
     """Show every service of the stack, its loaded models, GPU memory and the models folder.
 
     All endpoints of the stack spec are asked at once; a hung service costs at most
@@ -41,44 +45,61 @@ def status(json_: bool, watch: float | None, timeout: float) -> None:
     Examples:
       llmctl status
       llmctl status --json | jq '.services[] | {name, state}'
-      llmctl status --watch 5
+      llmctl status --watch --interval 5
+      llmctl status --watch | jq -c '[.services[].models[] | {name, tokens_per_second}]'
       llmctl --stack ./stack.json status --timeout 1
     """
-    if watch is None:
+    if not watch:
         from llmctl.status.collect import collect_checked
 
         report = collect_checked(run_context().stack_path, timeout)
         _emit(report, json_)
         _fail_if_unhealthy(report)
         return
-    import time
+    import sys
 
-    from llmctl.status.collect import collect_status
+    from llmctl.status.watch import sweeps
 
-    spec = run_context().stack()
+    reports = sweeps(run_context().stack(), timeout, interval)
     try:
-        while True:
-            report = collect_status(spec, timeout)
-            if not json_:
-                click.clear()
-            _emit(report, json_, compact=True)
-            time.sleep(watch)
-    except KeyboardInterrupt:
-        return
-
-
-def _emit(report, json_: bool, compact: bool = False) -> None:
-    if json_:
-        if compact:
-            import json
-
-            click.echo(json.dumps(report.to_json(), separators=(",", ":")))
+        if json_ or not sys.stdout.isatty():
+            _json_lines(reports)
         else:
-            from llmctl.output import emit_json
+            _live(reports, interval)
+    except KeyboardInterrupt:
+        return  # Ctrl-C is how a watch ends: exit 0, no traceback
 
-            emit_json(report.to_json())
+
+def _emit(report, json_: bool) -> None:
+    if json_:
+        from llmctl.output import emit_json
+
+        emit_json(report.to_json())
         return
     click.echo(render(report))
+
+
+def _json_lines(reports) -> None:
+    """One compact JSON document per sweep, flushed at once (a pipe sees each sweep)."""
+    import json
+    import sys
+
+    for report in reports:
+        try:
+            sys.stdout.write(json.dumps(report.to_json(), separators=(",", ":")) + "\n")
+            sys.stdout.flush()
+        except BrokenPipeError:  # the reader went away (`| head`): nothing left to do
+            return
+
+
+def _live(reports, interval: float) -> None:
+    from rich.console import Console
+    from rich.live import Live
+
+    console = Console()
+    with Live(console=console, auto_refresh=False, screen=False) as live:
+        for report in reports:
+            live.update(live_view(report, interval), refresh=True)
 
 
 def _fail_if_unhealthy(report) -> None:
@@ -179,3 +200,57 @@ def _used_of(used: int | None, total: int | None) -> str:
 
 def _gib(value: int | float) -> str:
     return f"{value / GIB:.1f}"
+
+
+def live_view(report, interval: float):
+    """The --watch table: per service its state and loaded models with slots in use and
+    tokens per second since the previous sweep, then GPU memory."""
+    from rich.console import Group
+    from rich.table import Table
+    from rich.text import Text
+
+    where = f"{report.host} ({report.stack})" if report.host else str(report.stack)
+    title = f"{where}: every {interval:g} s, swept in {report.elapsed_ms:.0f} ms; Ctrl-C ends"
+    table = Table(title=title, title_justify="left", header_style="bold", box=None, pad_edge=False)
+    for header, justify in (
+        ("SERVICE", "left"),
+        ("STATE", "left"),
+        ("MODEL", "left"),
+        ("SLOTS BUSY", "right"),
+        ("TOKENS/S", "right"),
+        ("PROMPT/S", "right"),
+        ("CONTEXT", "right"),
+    ):
+        table.add_column(header, justify=justify)
+    for service in report.services:
+        state = Text(service.state, style=STATE_STYLES.get(service.state, ""))
+        if not service.models:
+            table.add_row(service.name, state, _service_summary(service), "", "", "", "")
+        for index, model in enumerate(service.models):
+            table.add_row(
+                service.name if index == 0 else "",
+                state if index == 0 else "",
+                str(model.get("name") or "?"),
+                _slots(model),
+                _per_second(model.get("tokens_per_second")),
+                _per_second(model.get("prompt_tokens_per_second")),
+                str(model.get("context") or ""),
+            )
+    problems = [f"{service.name}: {problem}" for service in report.services for problem in service.problems]
+    parts = [table, Text("")]
+    parts += [Text(line, style="yellow") for line in problems]
+    parts += [Text(line) for line in _gpu_lines(report.gpu)]
+    return Group(*parts)
+
+
+STATE_STYLES = {"up": "green", "starting": "cyan", "degraded": "yellow", "down": "bold red", "disabled": "dim"}
+
+
+def _slots(model: dict) -> str:
+    if not model.get("slots"):
+        return ""
+    return f"{model.get('slots_busy') or 0}/{model['slots']}"
+
+
+def _per_second(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}"

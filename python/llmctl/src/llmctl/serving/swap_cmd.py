@@ -57,7 +57,8 @@ def table_options(model_path: str, settings: Mapping[str, Any]) -> dict[str, Any
 
     `settings` keys (all optional): context_size, gpu_layers, cpu_moe_layers, flash_attention
     (on/off/auto), parallel, no_mmap (None: on for unified-memory APUs),
-    unified_memory, mmproj (a path; the table passes it for chat only).
+    unified_memory, mmproj (a path; the table passes it for chat only), metrics
+    (Prometheus' /metrics, the stack's monitoring).
     """
     no_mmap = settings.get("no_mmap")
     if no_mmap is None:
@@ -75,6 +76,7 @@ def table_options(model_path: str, settings: Mapping[str, Any]) -> dict[str, Any
         "parallel": settings.get("parallel"),
         "flashAttention": settings.get("flash_attention"),
         "noMmap": no_mmap,
+        "metrics": bool(settings.get("metrics")),
     }
 
 

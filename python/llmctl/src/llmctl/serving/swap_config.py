@@ -174,6 +174,7 @@ def _settings(
         "no_mmap": defaults.no_mmap,
         "unified_memory": spec.gpu.unified_memory,
         "mmproj": str(model.mmproj) if model.mmproj else None,
+        "metrics": defaults.metrics,
         "extra_args": list(defaults.extra_args),
     }
     if declared is not None:

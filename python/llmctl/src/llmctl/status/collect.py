@@ -47,6 +47,8 @@ PLANS = {
         ("props", "/props", "json", True),
         ("slots", "/slots", "json", True),
         ("models", "/v1/models", "json", False),
+        # Only with --metrics (501 otherwise): token counters, requests in flight.
+        ("metrics", "/metrics", "text", False),
     ),
     "ollama": (
         ("version", HEALTH, "json", True),

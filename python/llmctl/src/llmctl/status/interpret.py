@@ -7,6 +7,7 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from llmctl.stack import default_health_path
+from llmctl.status.metrics_text import llamacpp_counters
 from llmctl.status.probe import ProbeResult
 from llmctl.status.report import DEGRADED, DOWN, STARTING, ServiceStatus
 
@@ -82,8 +83,16 @@ def _llama_server_model(probes: dict[str, ProbeResult]) -> tuple[dict | None, st
         "size_bytes": meta.get("size"),
         "vram_bytes": None,
         "path": model_path,
+        # llama-server's /metrics (with --metrics): token counters, requests in flight.
+        "llamacpp": _counters(probes.get("metrics")),
     }
     return model, props.get("build_info")
+
+
+def _counters(result: ProbeResult | None) -> dict[str, float] | None:
+    if result is None or not result.ok or not isinstance(result.data, str):
+        return None
+    return llamacpp_counters(result.data) or None
 
 
 def _interpret_llama_swap(service: ServiceStatus, upstreams: dict[str, dict[str, ProbeResult]]) -> None:
@@ -91,6 +100,7 @@ def _interpret_llama_swap(service: ServiceStatus, upstreams: dict[str, dict[str,
     service.version = str(version) if version is not None else None
     listed = _json(service.probes["models"], dict).get("data")
     service.details["listed"] = len(listed) if isinstance(listed, list) else None
+    service.details["listed_models"] = _ids(listed, "id")
     running = service.probes["running"]
     if running.ok and not isinstance(_json(running, dict).get("running"), list):
         service.problem("GET /running: answer has no 'running' list")
@@ -105,6 +115,7 @@ def _interpret_llama_swap(service: ServiceStatus, upstreams: dict[str, dict[str,
             "slots_busy": None,
             "size_bytes": None,
             "vram_bytes": None,
+            "llamacpp": None,
         }
         answers = upstreams.get(proxy)
         if answers:
@@ -114,7 +125,7 @@ def _interpret_llama_swap(service: ServiceStatus, upstreams: dict[str, dict[str,
                     f"model {entry.get('model')}: its llama-server {proxy} {UPSTREAM_HEALTH}: {health.error}"
                 )
             upstream_model, _ = _llama_server_model(answers)
-            for key in ("context", "slots", "slots_busy", "size_bytes"):
+            for key in ("context", "slots", "slots_busy", "size_bytes", "llamacpp"):
                 model[key] = (upstream_model or {}).get(key)
         service.models.append(model)
 
@@ -139,6 +150,14 @@ def _interpret_ollama(service: ServiceStatus) -> None:
             )
     available = _json(service.probes["tags"], dict).get("models")
     service.details["available"] = len(available) if isinstance(available, list) else None
+    service.details["listed_models"] = _ids(available, "name")
+
+
+def _ids(entries, key: str) -> list[str]:
+    """The names in a model list (llama-swap's /v1/models ids, Ollama's tags)."""
+    if not isinstance(entries, list):
+        return []
+    return [str(entry[key]) for entry in entries if isinstance(entry, dict) and entry.get(key)]
 
 
 def _interpret_webui(service: ServiceStatus) -> None:

@@ -54,6 +54,8 @@ class StatusReport:
     services: list[ServiceStatus]
     gpu: Any
     models_dir: Any
+    # --watch: seconds since the previous sweep, the window of the models' rates.
+    rate_window_s: float | None = None
 
     @property
     def failed(self) -> list[ServiceStatus]:
@@ -70,6 +72,7 @@ class StatusReport:
             "services": [service.to_json() for service in self.services],
             "gpu": self.gpu.to_json(),
             "models_dir": self.models_dir.to_json(),
+            **({"rate_window_s": round(self.rate_window_s, 4)} if self.rate_window_s is not None else {}),
         }
 
 
