@@ -143,24 +143,22 @@ class ReplayServer:
             raise ValueError(f"unknown fault {self.fault!r}; one of {FAULTS}")
         self._released = threading.Event()
         self._server = QuietHTTPServer(("127.0.0.1", 0), self._handler())
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True, name=f"replay-{self.name}")
 
     @property
     def port(self) -> int:
-        return self._server.server_address[1]
+        return self._server.port
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return self._server.url
 
     def start(self) -> ReplayServer:
-        self._thread.start()
+        self._server.start(f"replay-{self.name}")
         return self
 
     def stop(self) -> None:
         self._released.set()
-        self._server.shutdown()
-        self._server.server_close()
+        self._server.stop()
 
     def __enter__(self) -> ReplayServer:
         return self.start()
