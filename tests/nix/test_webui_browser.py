@@ -14,6 +14,7 @@ import pytest
 from testkit import openai_client as api
 from testkit.local_stack import local_stack
 from testkit.nixeval_modules import evaluate_host
+from testkit.waiting import wait_until
 
 HOSTS = Path(__file__).resolve().parents[2] / "nix" / "hosts"
 EMAIL, PASSWORD = "admin@example.org", "correct horse battery"
@@ -40,17 +41,16 @@ class Page:
     def wait_for(self, what: str, find, timeout: float = 90.0):
         from selenium.common.exceptions import StaleElementReferenceException
 
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                found = find()
-            except StaleElementReferenceException:  # the page re-rendered while we looked
-                found = None
-            if found:
-                return found
-            time.sleep(0.25)
-        self.shot(f"timeout-{what.replace(' ', '-')}")
-        raise AssertionError(f"Open WebUI: no {what} within {timeout:.0f} s (screenshots in {self.shots})")
+        shot_name = "timeout-" + what.replace(" ", "-")
+
+        return wait_until(
+            find,
+            what=f"Open WebUI's {what}",
+            timeout=timeout,
+            interval=0.25,
+            ignoring=(StaleElementReferenceException,),  # the page re-rendered while we looked
+            detail=lambda: f"screenshot: {self.shot(shot_name)}",
+        )
 
     def visible(self, css: str):
         from selenium.webdriver.common.by import By
