@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -20,7 +19,7 @@ from llmctl.render.outputs import texts
 from testkit.local_stack import local_spec, write_models
 from testkit.openai_client import chat, embed, rerank
 from testkit.processes import free_port, http_status, start_process
-from testkit.tools import llama_server_bin, missing
+from testkit.tools import docker_compose_bin, llama_server_bin, systemd_analyze_bin
 
 REPO = Path(__file__).resolve().parents[2]
 SEED_FILES = {
@@ -157,9 +156,7 @@ def test_a_planted_secret_never_reaches_a_rendered_file(seed_specs, tmp_path):
 
 
 def test_rendered_units_pass_systemd_analyze_verify(seed_specs, tmp_path):
-    analyze = shutil.which("systemd-analyze")
-    if analyze is None:
-        missing("systemd-analyze (Debian's systemd) is not installed")
+    analyze = systemd_analyze_bin()
     # Stand-ins at the paths the units name: verify checks that each ExecStart exists.
     bindir = tmp_path / "bin"
     bindir.mkdir()
@@ -257,9 +254,7 @@ def test_every_flag_of_the_table_has_its_env_form_in_the_real_binary():
 
 
 def test_compose_yaml_passes_docker_compose_config(seed_specs, tmp_path):
-    compose = shutil.which("docker-compose")
-    if compose is None:
-        missing("docker-compose (Debian's docker-compose package) is not installed")
+    compose = docker_compose_bin()
     # env_file entries must exist: the host's secret file too (a stand-in here).
     secret = tmp_path / "open-webui.env"
     secret.write_text("WEBUI_SECRET_KEY=stand-in\n")

@@ -24,23 +24,10 @@ from pathlib import Path
 from typing import Any
 
 from testkit.processes import ManagedProcess, free_port, http_status, start_process
-from testkit.tools import require_tool
+from testkit.tools import node_exporter_bin, prometheus_bin, promtool_bin
 from testkit.waiting import wait_until
 
 RULES_FILE = "local-llm.rules.yml"
-
-
-def prometheus_bin() -> Path:
-    return require_tool("PROMETHEUS_BIN", "prometheus")
-
-
-def promtool_bin() -> Path:
-    return require_tool("PROMTOOL_BIN", "promtool")
-
-
-def node_exporter_bin() -> Path:
-    # Debian names it prometheus-node-exporter; upstream's binary is node_exporter.
-    return require_tool("NODE_EXPORTER_BIN", "prometheus-node-exporter")
 
 
 def promtool(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess:
