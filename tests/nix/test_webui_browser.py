@@ -13,17 +13,10 @@ import pytest
 
 from testkit import openai_client as api
 from testkit.local_stack import local_stack
-from testkit.nixeval_modules import evaluate_host
 from testkit.waiting import wait_until
 
-HOSTS = Path(__file__).resolve().parents[2] / "nix" / "hosts"
 EMAIL, PASSWORD = "admin@example.org", "correct horse battery"
 PROMPT = "Say hello."
-
-
-def nas01_webui_environment() -> dict[str, str]:
-    """Open WebUI's unit environment as the module tier renders it for nas-01."""
-    return evaluate_host(HOSTS / "nas-01" / "local-llm.nix")["units"]["open-webui"]["environment"]
 
 
 class Page:
@@ -128,8 +121,9 @@ class Page:
 
 
 @pytest.mark.timeout(900)
-def test_sign_up_pick_every_gateway_model_and_get_a_streamed_answer(open_webui, browser, tmp_path):
-    environment = nas01_webui_environment()
+def test_sign_up_pick_every_gateway_model_and_get_a_streamed_answer(module_eval, open_webui, browser, tmp_path):
+    # Open WebUI's unit environment as the module tier renders it for nas-01.
+    environment = module_eval("nas-01")["units"]["open-webui"]["environment"]
     # What nas-01's unit gets from us and from upstream, as rendered.
     assert environment["ENABLE_SIGNUP"] == "False" and environment["OFFLINE_MODE"] == "True"
     assert environment["DATA_DIR"].startswith("/var/lib/open-webui/")
