@@ -1,4 +1,12 @@
-"""Stand-ins for the services that cannot run here (Ollama, llama-swap, Open WebUI).
+"""Replays of llama-swap, Ollama, Open WebUI and llama-server answers, for what the real
+programs cannot show here.
+
+- llama-swap cannot be installed: the Go module proxy refuses its module (403), so its
+  replay is the only llama-swap any test talks to; no test runs the real one.
+- Ollama, Open WebUI and llama-server do run for real (tests/nix/test_ollama.py,
+  test_webui*.py, test_local_stack.py, ...). Their replays stay where the real program
+  cannot give the answer: a fault on demand, or a GPU host's figures (Ollama's
+  `size_vram`, a llama-server llama-swap started) on this machine without a GPU.
 
 Each answers with the JSON shapes documented in shared/reference/serving-apis.md,
 on a free loopback port, from the standard library's http.server. A `fault` makes
