@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote, urljoin, urlsplit
 
-from llmctl import __version__
+import llmctl
 from llmctl.errors import HubError, LlmctlError
 from llmctl.hub.files import RemoteFile, is_safe_path
 
@@ -92,7 +92,9 @@ class HubClient:
         self._token = token
         self.session = requests.Session()
         # Redirects are ours (see get); identity keeps byte offsets meaningful for Range.
-        self.session.headers.update({"User-Agent": f"llmctl/{__version__}", "Accept-Encoding": "identity"})
+        # llmctl.__version__ is read here, not at import: it scans the installed metadata.
+        user_agent = f"llmctl/{llmctl.__version__}"
+        self.session.headers.update({"User-Agent": user_agent, "Accept-Encoding": "identity"})
         self.session.trust_env = True
 
     def fork(self) -> HubClient:

@@ -12,9 +12,9 @@ from pathlib import Path
 
 from llmctl.errors import HubError, LlmctlError, QuantRequired, UsageError
 from llmctl.fsutil import announce_change, free_bytes
-from llmctl.hub import files, transfer
+from llmctl.hub import DEFAULT_CONNECTIONS, files, transfer
 from llmctl.hub.client import HubClient, RepoRef, find_token
-from llmctl.hub.parallel import DEFAULT_CONNECTIONS, RangePool
+from llmctl.hub.parallel import RangePool
 from llmctl.hub.progress import Progress
 from llmctl.output import decimal_size
 

@@ -40,7 +40,6 @@ from llmctl.hub.prefix_hash import PrefixHasher
 from llmctl.hub.progress import Progress
 from llmctl.hub.resume_record import ResumeRecord
 
-DEFAULT_CONNECTIONS = 8
 MIN_CHUNK = 4 << 20
 MAX_CHUNK = 64 << 20
 BLOCK = 1 << 20  # one read and one pwrite; 4 MiB was slower here, 256 KiB no faster
