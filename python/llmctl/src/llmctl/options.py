@@ -1,5 +1,5 @@
 """The click options several commands share, each declared once: `--stack`, `--json`,
-`--models-dir` (one type, one help) and `--no-cache`."""
+`--models-dir` (one type, one help), `--no-cache` and a status sweep's `--timeout`."""
 
 from __future__ import annotations
 
