@@ -109,7 +109,7 @@ def render(
     installed = []
     if do_install:
         if not yes and not click.confirm(
-            f"Install {len(targets)} files under {root} (units into etc/systemd/system)?"
+            f"Install {len(targets)} files under {root} (units into etc/systemd/system)?", err=True
         ):
             raise UsageError("not installed", hint="run again with --yes to install without asking")
         installed = folder.install(Path(root), rendered, targets)
