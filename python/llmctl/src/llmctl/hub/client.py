@@ -17,7 +17,7 @@ from pathlib import Path
 from urllib.parse import quote, urljoin, urlsplit
 
 import llmctl
-from llmctl.errors import HubError, LlmctlError
+from llmctl.errors import NETWORK_HINT, HubError, LlmctlError
 from llmctl.hub.files import RemoteFile, is_safe_path
 
 DEFAULT_ENDPOINT = "https://huggingface.co"
@@ -148,7 +148,7 @@ class HubClient:
                 return self.get(url, what=what, **kwargs)
             except TransientError as error:
                 if attempt == attempts - 1:
-                    raise HubError(f"{what}: {error} (gave up after {attempts} attempts)") from None
+                    raise HubError(f"{what}: {error} (gave up after {attempts} attempts)", hint=NETWORK_HINT) from None
                 time.sleep(backoff(attempt))
         raise AssertionError("unreachable")
 
