@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -18,6 +17,8 @@ def write_atomic(path: str | os.PathLike[str], text: str, mode: int = 0o644, *, 
     `durable=False` leaves out both fsyncs, for a file rewritten every second (a
     download's resume record): readers still see the old text or the new, but a power
     cut may bring back the old one."""
+    import tempfile  # here: `llmctl status` reads folder_space and writes nothing
+
     path = Path(path)
     fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:

@@ -16,10 +16,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from llmctl.status.server_log import ServerRun, last_run
-
 if TYPE_CHECKING:
     from llmctl.stack import Endpoint, StackSpec
+    from llmctl.status.server_log import ServerRun
 
 GPU, PARTIAL, CPU, UNKNOWN = "gpu", "partial", "cpu", "unknown"
 GPU_BACKENDS = ("rocm", "vulkan", "cuda")
@@ -200,6 +199,8 @@ def server_verdict(
     """The GPU verdict on the latest llama-server start in `journal` (of `model_path` when
     the journal holds several models, as llama-swap's does), against what the spec plans
     for `endpoint`: `llmctl status` and `llmctl verify` judge alike."""
+    from llmctl.status.server_log import last_run  # its patterns compile only where a log is read
+
     return judge_server(
         last_run(journal, model_path),
         spec.gpu.backend,
@@ -246,13 +247,13 @@ def judge_ollama(models: list[dict[str, Any]], backend: str | None) -> list[tupl
 def annotate(services: list, spec: StackSpec, deadline: float) -> None:
     """`llmctl status`: add each model server's GPU verdict (details["gpu_use"]) and make a
     CPU fallback where the spec plans a GPU a problem of the service."""
-    import time
-
-    from llmctl.status.journal import unit_journal
-
     backend = spec.gpu.backend
     if not expects_gpu(backend):
         return
+    import time
+
+    from llmctl.status.journal import unit_journal  # subprocess: only where a journal is read
+
     for service in services:
         if not service.enabled:
             continue
