@@ -56,13 +56,13 @@ def memory_plans(facts: dict[str, Any], stack_document: dict[str, Any]) -> dict[
     from llmctl.stack import parse_stack
 
     spec = parse_stack(stack_document)
+    budget = budget_for(None, None, spec.gpu)
     plans = {}
     for model in facts["models"]:
         path = _model_path(spec.models_dir, model.get("file"))
         if path is None:
             continue
         try:
-            budget = budget_for(None, None, spec.gpu)
             found = estimate(str(path), PlanRequest(ctx=model.get("contextSize")), budget, spec.models_dir).plan
         except LlmctlError as error:
             plans[model["name"]] = {"problem": error.message}
