@@ -8,6 +8,7 @@ let
   dedicated = import ./dedicated.nix;
   litellm = import ./litellm.nix;
   units = import ./units.nix;
+  facts = import ./defaults.nix;
   inherit (helpers) optionalAttrs optional;
 
   # The projects' published images (llama.cpp docs/docker.md, llama-swap's README,
@@ -75,7 +76,6 @@ let
         network_mode = "host";
         restart = "unless-stopped";
       };
-      credentialOf = service: "/run/credentials/${service}.service/api-keys";
       llamaServer = role: d: {
         name = "llama-server-${role}";
         value =
@@ -147,7 +147,7 @@ let
             volumes = [
               (readOnly "${etcDir}/envoy.json")
             ]
-            ++ optional (gatewayKeys != null) "${gatewayKeys}:${credentialOf "envoy"}:ro";
+            ++ optional (gatewayKeys != null) "${gatewayKeys}:${facts.gatewayApiKeys "envoy"}:ro";
           };
         }
         // optionalAttrs (spec.gateway.enable && spec.gateway.kind == "litellm") {
@@ -163,11 +163,11 @@ let
               entrypoint = builtins.genList (builtins.elemAt argv) head;
               command = builtins.genList (i: builtins.elemAt argv (i + head)) (builtins.length argv - head);
               environment =
-                litellm.litellmEnvironment // optionalAttrs (gatewayKeys != null) { CREDENTIALS_DIRECTORY = "/run/credentials/litellm.service"; };
+                litellm.litellmEnvironment // optionalAttrs (gatewayKeys != null) { CREDENTIALS_DIRECTORY = dirOf (facts.gatewayApiKeys "litellm"); };
               volumes = [
                 (readOnly "${etcDir}/litellm.yaml")
               ]
-              ++ optional (gatewayKeys != null) "${gatewayKeys}:${credentialOf "litellm"}:ro";
+              ++ optional (gatewayKeys != null) "${gatewayKeys}:${facts.gatewayApiKeys "litellm"}:ro";
             };
         };
     }

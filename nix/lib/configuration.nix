@@ -5,6 +5,7 @@
 # pass the same facts, so both documents agree.
 let
   stack = import ./stack.nix;
+  facts = import ./defaults.nix;
   helpers = import ./helpers.nix;
   inherit (helpers) optional optionals;
 
@@ -15,13 +16,14 @@ let
       hw = spec.hardware;
       inherit (spec) backends gateway;
       opened = name: spec.opened.${name} or false;
-      bind = name: if opened name then "0.0.0.0" else if name == "gateway" then gateway.bind else spec.listenAddress;
       service = name: what: unit: port: {
         inherit name what unit port;
-        bind = bind name;
+        bind = stack.bindOf spec name;
         opened = opened name || (name == "gateway" && gateway.bind != spec.listenAddress);
       };
       envoy = gateway.kind == "envoy";
+      gatewayUnit = facts.gatewayUnit gateway.kind;
+      keyFile = stack.gatewayKeyFile spec;
       model =
         name: m:
         let
@@ -53,9 +55,9 @@ let
       services =
         optionals gateway.enable (
           [
-            (service "gateway" (if envoy then "gateway (Envoy), OpenAI API" else "gateway (LiteLLM proxy), OpenAI API") (
-              if envoy then "envoy.service" else "litellm.service"
-            ) gateway.port)
+            (service "gateway" (
+              if envoy then "gateway (Envoy), OpenAI API" else "gateway (LiteLLM proxy), OpenAI API"
+            ) gatewayUnit gateway.port)
           ]
           ++ optionals envoy [
             (service "gatewayAdmin" "Envoy admin" null gateway.adminPort // { bind = "127.0.0.1"; opened = false; })
@@ -97,10 +99,10 @@ let
       };
       firewallInterfaces = spec.firewallInterfaces;
       secrets =
-        optional (spec.secrets.gatewayApiKeyFile != null || gateway.apiKeyFile != null) {
+        optional (keyFile != null) {
           what = "gateway API keys, one per line";
-          file = if spec.secrets.gatewayApiKeyFile != null then spec.secrets.gatewayApiKeyFile else gateway.apiKeyFile;
-          how = "credential `api-keys` of ${if envoy then "envoy" else "litellm"}.service (LoadCredential=), read at start";
+          file = keyFile;
+          how = "credential `api-keys` of ${gatewayUnit} (LoadCredential=), read at start";
         }
         ++ optional (spec.webui.secretKeyFile != null) {
           what = "Open WebUI's WEBUI_SECRET_KEY";

@@ -17,6 +17,8 @@ in
     paths
     loopback
     bindAddress
+    gatewayUnit
+    gatewayApiKeys
     ;
   inherit (stack) normalize stackJson defaultAliases;
   inherit (gateway) envoyConfig;

@@ -11,4 +11,11 @@ rec {
   loopback = "127.0.0.1";
   # A service whose port is opened listens on all interfaces; any other on loopback.
   bindAddress = opened: if opened then "0.0.0.0" else loopback;
+
+  # The gateway's unit: that of the upstream module of its kind (envoy, litellm).
+  gatewayUnit = kind: "${kind}.service";
+  # A file a unit is given with LoadCredential=NAME:FILE, where the unit reads it.
+  credential = unit: name: "/run/credentials/${unit}/${name}";
+  # The gateway's API keys as it reads them (paths.gatewayApiKeys is Envoy's).
+  gatewayApiKeys = kind: credential (gatewayUnit kind) "api-keys";
 }

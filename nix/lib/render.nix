@@ -42,27 +42,14 @@ let
       bins = defaultBinaries // binaries;
       given = stack.normalize input;
       # The key file as the host has it; the gateway reads it as its credential.
-      gatewayKeys =
-        if given.secrets.gatewayApiKeyFile != null then given.secrets.gatewayApiKeyFile else given.gateway.apiKeyFile;
-      opened = name: given.opened.${name} or false;
-      bindOf =
-        name:
-        if opened name then
-          "0.0.0.0"
-        else if name == "gateway" then
-          given.gateway.bind
-        else
-          given.listenAddress;
+      gatewayKeys = stack.gatewayKeyFile given;
+      bindOf = stack.bindOf given;
       # The stack as this host runs it: its own llama-server, the key as a credential.
       hostInput = helpers.recursiveUpdate input {
         llamaServer.binary = bins.llama-server;
         gateway = {
           bind = bindOf "gateway";
-          apiKeyFile =
-            if gatewayKeys == null then
-              null
-            else
-              "/run/credentials/${if given.gateway.kind == "litellm" then "litellm" else "envoy"}.service/api-keys";
+          apiKeyFile = if gatewayKeys == null then null else facts.gatewayApiKeys given.gateway.kind;
         };
         secrets.gatewayApiKeyFile = gatewayKeys;
       };

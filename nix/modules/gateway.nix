@@ -20,7 +20,7 @@ let
     lib.escapeShellArgs (
       generators.litellmCommand (lib.getExe litellm.package) (_: litellm.host) {
         gateway.port = litellm.port;
-      } ((pkgs.formats.yaml { }).generate "litellm.yaml" litellm.settings) generators.paths.gatewayApiKeys
+      } ((pkgs.formats.yaml { }).generate "litellm.yaml" litellm.settings) gateway.apiKeyFile
     )
   );
 in
