@@ -12,6 +12,7 @@ let
   facts = import ./defaults.nix;
   systemd = import ./systemd.nix;
   dedicated = import ./dedicated.nix;
+  units = import ./units.nix;
   inherit (helpers) optionalAttrs;
 
   # Where the programs are on a Debian/Ubuntu host (pip and release binaries put them in
@@ -69,7 +70,7 @@ let
       };
       ollama = lib.ollamaSettings hostInput;
       webui = lib.webuiSettings hostInput;
-      unitFiles = (import ./units.nix).units (context // { binaries = bins; });
+      unitFiles = units.units (context // { binaries = bins; });
     in
     {
       files = {
@@ -127,6 +128,9 @@ let
             // optionalAttrs (ollama.rocmOverrideGfx != null) { HSA_OVERRIDE_GFX_VERSION = ollama.rocmOverrideGfx; }
           )
         );
+      }
+      // optionalAttrs (spec.webui.enable && webui.gatewayKey != null) {
+        ${units.webuiKeyScript} = text webui.gatewayKey.script;
       }
       // optionalAttrs spec.webui.enable {
         "open-webui.env" = text (
