@@ -8,6 +8,7 @@ let
   dedicated = import ./dedicated.nix;
   litellm = import ./litellm.nix;
   units = import ./units.nix;
+  services = import ./services.nix;
   facts = import ./defaults.nix;
   inherit (helpers) optionalAttrs optional;
 
@@ -103,13 +104,7 @@ let
             // {
               image = image.llama-swap;
               environment = spec.hardware.environment;
-              command = [
-                "-listen"
-                "${bindOf "llamaSwap"}:${toString spec.llamaSwap.port}"
-                "-config"
-                spec.llamaSwap.configFile
-                "-watch-config"
-              ];
+              command = services.llamaSwapArgs (bindOf "llamaSwap") spec.llamaSwap.port spec.llamaSwap.configFile;
               volumes = [
                 (readOnly spec.modelsDir)
                 (readOnly (dirOf spec.llamaSwap.configFile))

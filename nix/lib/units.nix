@@ -6,6 +6,7 @@
 let
   helpers = import ./helpers.nix;
   hardening = import ./hardening.nix;
+  services = import ./services.nix;
   systemd = import ./systemd.nix;
   dedicated = import ./dedicated.nix;
   litellm = import ./litellm.nix;
@@ -61,22 +62,16 @@ let
     let
       hw = spec.hardware;
       swapConfig = spec.llamaSwap.configFile;
+      stackFile = "${etcDir}/stack.json";
       llamaServerUnit = role: d: {
         name = "local-llm-${role}.service";
         value = unit {
           description = "llama-server for ${role} (${d.model})";
-          service = hardening.gpu // {
+          service = services.dedicatedServer spec role // {
             # Everything the flag table sets is in the env file (LLAMA_ARG_*); the rest here.
             ExecStart = systemd.execLine (dedicated.dedicatedServerEnv input role).args;
             EnvironmentFile = "${etcDir}/llama-server/${role}.env";
             Environment = hw.environment;
-            User = spec.user;
-            Group = spec.group;
-            Restart = "on-failure";
-            RestartSec = 5;
-            StateDirectory = "local-llm/${role}";
-            CacheDirectory = "local-llm/${role}";
-            UMask = "0077";
           };
         };
       };
@@ -86,25 +81,8 @@ let
           unitSection = {
             Before = "llama-swap.service";
           };
-          service = hardening.service // {
-            Type = "oneshot";
-            ExecStart = systemd.execLine [
-              binaries.llmctl
-              "discover"
-              "--stack"
-              "${etcDir}/stack.json"
-              "--output"
-              swapConfig
-            ];
-            User = spec.user;
-            Group = spec.group;
-            CacheDirectory = "local-llm/discover";
-            Environment = {
-              LLMCTL_CACHE_DIR = "%C/local-llm/discover";
-            };
-            ReadWritePaths = dirOf swapConfig;
-            PrivateNetwork = true;
-            UMask = "0022";
+          service = services.discover spec // {
+            ExecStart = systemd.execLine (services.discoverArgv binaries.llmctl stackFile spec);
           };
           install = {
             RequiredBy = "llama-swap.service";
@@ -133,27 +111,20 @@ let
             After = "network-online.target local-llm-discover.service";
             Requires = "local-llm-discover.service";
           };
-          service = hardening.gpu // {
-            ExecStart = systemd.execLine [
-              binaries.llama-swap
-              "-listen"
-              "${bindOf "llamaSwap"}:${toString spec.llamaSwap.port}"
-              "-config"
-              swapConfig
-              "-watch-config"
-            ];
+          service = hardening.gpu // services.restarting // {
+            ExecStart = systemd.execLine (
+              [ binaries.llama-swap ] ++ services.llamaSwapArgs (bindOf "llamaSwap") spec.llamaSwap.port swapConfig
+            );
             Environment = hw.environment;
             User = spec.user;
             Group = spec.group;
-            Restart = "on-failure";
-            RestartSec = 5;
           };
         };
       };
       ollama = optionalAttrs spec.ollama.enable {
         "ollama.service" = unit {
           description = "Ollama";
-          service = hardening.gpu // {
+          service = hardening.gpu // services.restarting // {
             ExecStart = systemd.execLine [
               binaries.ollama
               "serve"
@@ -163,8 +134,6 @@ let
             Group = "ollama";
             StateDirectory = "ollama";
             ReadWritePaths = "${spec.modelsDir}/ollama";
-            Restart = "on-failure";
-            RestartSec = 5;
           };
         };
       };
@@ -176,7 +145,7 @@ let
       webuiUnit = optionalAttrs spec.webui.enable {
         "open-webui.service" = unit {
           description = "Open WebUI";
-          service = hardening.service // {
+          service = hardening.service // services.restarting // {
             ExecStart = systemd.execLine [
               binaries.open-webui
               "serve"
@@ -206,15 +175,13 @@ let
             MemoryDenyWriteExecute = false;
             # As services.open-webui: its CPU feature probe parses /proc/cpuinfo.
             ProcSubset = "all";
-            Restart = "on-failure";
-            RestartSec = 5;
           };
         };
       };
       envoy = optionalAttrs (spec.gateway.enable && spec.gateway.kind == "envoy") {
         "envoy.service" = unit {
           description = "Envoy: the OpenAI-compatible gateway";
-          service = hardening.service // {
+          service = hardening.service // services.restarting // {
             ExecStart = systemd.execLine [
               binaries.envoy
               "--config-path"
@@ -224,15 +191,13 @@ let
             DynamicUser = true;
             # LuaJIT, which runs the key check (gateway-auth.lua), compiles to W+X memory.
             MemoryDenyWriteExecute = false;
-            Restart = "on-failure";
-            RestartSec = 5;
           };
         };
       };
       litellmUnit = optionalAttrs (spec.gateway.enable && spec.gateway.kind == "litellm") {
         "litellm.service" = unit {
           description = "LiteLLM proxy: the OpenAI-compatible gateway";
-          service = hardening.service // {
+          service = hardening.service // services.restarting // {
             ExecStart = systemd.execLine (litellmCommand binaries.litellm bindOf spec "${etcDir}/litellm.yaml" gatewayKeys);
             LoadCredential = credential gatewayKeys;
             Environment = litellm.litellmEnvironment;
@@ -241,30 +206,14 @@ let
             WorkingDirectory = "/var/lib/litellm";
             # Python with native extensions maps W+X memory.
             MemoryDenyWriteExecute = false;
-            Restart = "on-failure";
-            RestartSec = 5;
           };
         };
       };
       exporter = optionalAttrs (spec.monitoring.enable && spec.monitoring.exporter.enable) {
         "local-llm-exporter.service" = unit {
           description = "llmctl exporter: the stack's services and models as Prometheus metrics";
-          service = hardening.service // {
-            ExecStart = systemd.execLine [
-              binaries.llmctl
-              "exporter"
-              "--stack"
-              "${etcDir}/stack.json"
-              "--listen"
-              "127.0.0.1:${toString spec.monitoring.exporter.port}"
-            ];
-            User = spec.user;
-            Group = spec.group;
-            # The GPU-use check reads the llama-servers' startup logs from the journal.
-            SupplementaryGroups = "systemd-journal";
-            Restart = "on-failure";
-            RestartSec = 5;
-            UMask = "0077";
+          service = services.exporter spec // {
+            ExecStart = systemd.execLine (services.exporterArgv binaries.llmctl stackFile spec);
           };
         };
       };

@@ -135,11 +135,8 @@ in
         isSystemUser = true;
         inherit (cfg) group;
         home = generators.paths.stateDir;
-        # GPU device nodes: /dev/kfd and /dev/dri/renderD* belong to render/video.
-        extraGroups = [
-          "render"
-          "video"
-        ];
+        # The groups of the GPU device nodes.
+        extraGroups = (import ../lib/hardening.nix).gpuGroups;
       };
       users.groups.${cfg.group} = { };
 

@@ -13,7 +13,7 @@ let
   cfg = config.services.local-llm;
   m = cfg.monitoring;
   shared = import ./shared-options.nix { inherit lib; };
-  hardening = import ../lib/hardening.nix;
+  services = import ../lib/services.nix;
   generators = import ../lib;
   inherit (generators) loopback ports;
   prometheus = config.services.prometheus;
@@ -127,15 +127,8 @@ in
           description = "llmctl exporter: the stack's services and models as Prometheus metrics";
           wantedBy = [ "multi-user.target" ];
           after = [ "network.target" ];
-          serviceConfig = hardening.service // {
-            ExecStart = "${lib.getExe cfg.package} exporter --stack ${cfg.stackFile} --listen ${loopback}:${toString m.exporter.port}";
-            User = cfg.user;
-            Group = cfg.group;
-            # The GPU-use check reads the llama-servers' startup logs from the journal.
-            SupplementaryGroups = [ "systemd-journal" ];
-            Restart = "on-failure";
-            RestartSec = 5;
-            UMask = "0077";
+          serviceConfig = services.exporter cfg.spec // {
+            ExecStart = lib.escapeShellArgs (services.exporterArgv (lib.getExe cfg.package) cfg.stackFile cfg.spec);
           };
         };
       })
