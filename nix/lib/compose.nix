@@ -7,7 +7,6 @@ let
   helpers = import ./helpers.nix;
   dedicated = import ./dedicated.nix;
   litellm = import ./litellm.nix;
-  units = import ./units.nix;
   services = import ./services.nix;
   facts = import ./defaults.nix;
   inherit (helpers) optionalAttrs optional;
@@ -148,7 +147,7 @@ let
         // optionalAttrs (spec.gateway.enable && spec.gateway.kind == "litellm") {
           litellm =
             let
-              argv = units.litellmCommand "litellm" bindOf spec "${etcDir}/litellm.yaml" gatewayKeys;
+              argv = litellm.litellmCommand "litellm" bindOf spec "${etcDir}/litellm.yaml" gatewayKeys;
               # The program itself, or the shell reading the key and the program.
               head = if gatewayKeys == null then 1 else 4;
             in

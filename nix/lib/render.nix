@@ -140,14 +140,7 @@ let
       // optionalAttrs spec.webui.enable {
         "open-webui.env" = text (
           systemd.envFile header (
-            {
-              # What services.open-webui sets by default: no telemetry.
-              SCARF_NO_ANALYTICS = "True";
-              DO_NOT_TRACK = "True";
-              ANONYMIZED_TELEMETRY = "False";
-              DATA_DIR = "/var/lib/open-webui";
-            }
-            // webui.environment
+            facts.telemetryOptOuts // { DATA_DIR = "/var/lib/open-webui"; } // webui.environment
           )
         );
       }

@@ -198,7 +198,7 @@ let
         "litellm.service" = unit {
           description = "LiteLLM proxy: the OpenAI-compatible gateway";
           service = hardening.service // services.restarting // {
-            ExecStart = systemd.execLine (litellmCommand binaries.litellm bindOf spec "${etcDir}/litellm.yaml" gatewayKeys);
+            ExecStart = systemd.execLine (litellm.litellmCommand binaries.litellm bindOf spec "${etcDir}/litellm.yaml" gatewayKeys);
             LoadCredential = credential gatewayKeys;
             Environment = litellm.litellmEnvironment;
             DynamicUser = true;
@@ -226,31 +226,7 @@ let
     // envoy
     // litellmUnit;
 
-  # The proxy's command; with a key file, its first key (comments skipped) becomes
-  # LITELLM_MASTER_KEY at start, read from the credential, never written anywhere.
-  litellmCommand =
-    binary: bindOf: spec: config: keys:
-    let
-      argv = [
-        binary
-        "--host"
-        (bindOf "gateway")
-        "--port"
-        (toString spec.gateway.port)
-        "--config"
-        config
-      ];
-    in
-    if keys == null then
-      argv
-    else
-      [
-        "/bin/sh"
-        "-ec"
-        ''LITELLM_MASTER_KEY=$(grep -v '^#' "$CREDENTIALS_DIRECTORY/api-keys" | grep -m 1 .); export LITELLM_MASTER_KEY; exec "$0" "$@"''
-      ]
-      ++ argv;
 in
 {
-  inherit units litellmCommand webuiKeyScript;
+  inherit units webuiKeyScript;
 }

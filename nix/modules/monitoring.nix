@@ -16,6 +16,8 @@ let
   services = import ../lib/services.nix;
   generators = import ../lib;
   inherit (generators) loopback ports;
+  # The stack spec's defaults (nix/lib/monitoring-defaults.nix): the same off NixOS.
+  defaults = generators.monitoring.defaults;
   prometheus = config.services.prometheus;
   dashboardDir = "local-llm/grafana-dashboards";
   rulesFile = pkgs.writeText "local-llm.rules.yml" (builtins.toJSON (generators.monitoring.rules cfg.stackInput));
@@ -28,35 +30,35 @@ in
       recording rules, and a Grafana dashboard'';
     scrapeInterval = lib.mkOption {
       type = lib.types.str;
-      default = "15s";
+      default = defaults.scrapeInterval;
       description = "How often Prometheus scrapes the stack (`services.prometheus.globalConfig.scrape_interval`).";
     };
     evaluationInterval = lib.mkOption {
       type = lib.types.str;
-      default = "15s";
+      default = defaults.evaluationInterval;
       description = "How often the alert and recording rules are evaluated.";
     };
     rateWindow = lib.mkOption {
       type = lib.types.str;
-      default = "1m";
+      default = defaults.rateWindow;
       description = "Window of the rates the rules and the dashboard compute (at least four scrape intervals).";
     };
     alerts = {
       gpuMemoryFraction = lib.mkOption {
         type = lib.types.numbers.between 0 1;
-        default = 0.95;
+        default = defaults.alerts.gpuMemoryFraction;
         description = "Share of a GPU's memory in use from which `LocalLlmGpuMemoryHigh` fires.";
       };
       swapsPerHour = lib.mkOption {
         type = lib.types.ints.positive;
-        default = 4;
+        default = defaults.alerts.swapsPerHour;
         description = "Loads of one model within an hour from which `LocalLlmModelSwapping` fires.";
       };
     };
     exporter = {
       enable = lib.mkOption {
         type = lib.types.bool;
-        default = true;
+        default = defaults.exporter.enable;
         description = "Run `llmctl exporter`: loaded models per service, and the token counters of the llama-servers llama-swap starts.";
       };
       port = shared.port ports.exporter "Port of `llmctl exporter` (loopback only).";

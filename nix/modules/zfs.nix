@@ -21,10 +21,8 @@ let
     "local-llm-discover.service"
     "llama-swap.service"
     "ollama.service"
-    "local-llm-chat.service"
-    "local-llm-embedding.service"
-    "local-llm-rerank.service"
-  ];
+  ]
+  ++ map (role: "local-llm-${role}.service") (import ../lib).roles;
   makeFolders = lib.concatStrings (
     lib.mapAttrsToList (
       path: f: "install -d -m ${f.mode} -o ${f.user} -g ${f.group} ${lib.escapeShellArg path}\n"
