@@ -33,6 +33,7 @@ in
         "litellm"
       ];
       default = "envoy";
+      example = "litellm";
       description = ''
         Which program is the gateway: Envoy (routing by path and by `model`, admin and
         Prometheus ports) or the LiteLLM proxy (services.litellm; routing by `model`, one
@@ -47,6 +48,10 @@ in
       type = lib.types.attrsOf (lib.types.enum generators.roles);
       default = generators.defaultAliases;
       defaultText = lib.literalExpression "{ gpt-4 = \"chat\"; text-embedding-ada-002 = \"embedding\"; bge-reranker = \"rerank\"; ... }";
+      example = {
+        gpt-4o = "chat";
+        text-embedding-3-small = "embedding";
+      };
       description = "Model names clients send, mapped to the role that answers them.";
     };
     apiKeyFile = lib.mkOption {

@@ -32,6 +32,7 @@ in
     autoDiscover = lib.mkOption {
       type = lib.types.bool;
       default = true;
+      example = false;
       description = "Rewrite llama-swap's config whenever a GGUF appears in or leaves the models folder.";
     };
     ttl = lib.mkOption {

@@ -69,6 +69,7 @@ let
       role = lib.mkOption {
         type = lib.types.enum generators.roles;
         default = "chat";
+        example = "embedding";
         description = "What the model answers: chat/completions, embeddings or reranking.";
       };
       serve = lib.mkOption {
@@ -77,6 +78,7 @@ let
           "dedicated"
         ];
         default = "swap";
+        example = "dedicated";
         description = "Behind llama-swap (loaded on demand) or as the role's dedicated llama-server.";
       };
       aliases = lib.mkOption {
@@ -94,26 +96,33 @@ let
       gpuLayers = lib.mkOption {
         type = lib.types.nullOr (lib.types.either lib.types.ints.unsigned lib.types.str);
         default = null;
+        example = 99;
         description = "Layers offloaded to the GPU (`-ngl`); null keeps the profile's default.";
       };
       extraArgs = lib.mkOption {
         type = lib.types.listOf lib.types.str;
         default = [ ];
+        example = [
+          "--jinja"
+        ];
         description = "Arguments added to this model's llama-server command line.";
       };
       ttl = lib.mkOption {
         type = lib.types.nullOr lib.types.ints.unsigned;
         default = null;
+        example = 300;
         description = "Seconds of idleness after which llama-swap unloads the model.";
       };
       unlisted = lib.mkOption {
         type = lib.types.bool;
         default = false;
+        example = true;
         description = "Hide the model from llama-swap's model list.";
       };
       group = lib.mkOption {
         type = lib.types.nullOr lib.types.str;
         default = null;
+        example = "embeddings";
         description = "llama-swap group the model belongs to.";
       };
     };

@@ -31,27 +31,32 @@ in
     scrapeInterval = lib.mkOption {
       type = lib.types.str;
       default = defaults.scrapeInterval;
+      example = "30s";
       description = "How often Prometheus scrapes the stack (`services.prometheus.globalConfig.scrape_interval`).";
     };
     evaluationInterval = lib.mkOption {
       type = lib.types.str;
       default = defaults.evaluationInterval;
+      example = "30s";
       description = "How often the alert and recording rules are evaluated.";
     };
     rateWindow = lib.mkOption {
       type = lib.types.str;
       default = defaults.rateWindow;
+      example = "5m";
       description = "Window of the rates the rules and the dashboard compute (at least four scrape intervals).";
     };
     alerts = {
       gpuMemoryFraction = lib.mkOption {
         type = lib.types.numbers.between 0 1;
         default = defaults.alerts.gpuMemoryFraction;
+        example = 0.9;
         description = "Share of a GPU's memory in use from which `LocalLlmGpuMemoryHigh` fires.";
       };
       swapsPerHour = lib.mkOption {
         type = lib.types.ints.positive;
         default = defaults.alerts.swapsPerHour;
+        example = 10;
         description = "Loads of one model within an hour from which `LocalLlmModelSwapping` fires.";
       };
     };
@@ -59,6 +64,7 @@ in
       enable = lib.mkOption {
         type = lib.types.bool;
         default = defaults.exporter.enable;
+        example = false;
         description = "Run `llmctl exporter`: loaded models per service, and the token counters of the llama-servers llama-swap starts.";
       };
       port = shared.port ports.exporter "Port of `llmctl exporter` (loopback only).";
@@ -66,18 +72,21 @@ in
     nodeExporter.enable = lib.mkOption {
       type = lib.types.bool;
       default = true;
+      example = false;
       description = "Run the Prometheus node exporter with its drm collector (amdgpu memory and utilisation) and scrape it.";
     };
     nvidiaExporter.enable = lib.mkOption {
       type = lib.types.bool;
       default = cfg.gpu.profile == "nvidia";
       defaultText = lib.literalExpression ''config.services.local-llm.gpu.profile == "nvidia"'';
+      example = true;
       description = "Run the Prometheus nvidia-gpu exporter (nvidia-smi's memory and utilisation) and scrape it.";
     };
     grafana = {
       enable = lib.mkOption {
         type = lib.types.bool;
         default = true;
+        example = false;
         description = "Run Grafana with the Prometheus datasource and the local-llm dashboard provisioned.";
       };
       secretKeyFile = lib.mkOption {

@@ -46,11 +46,13 @@ in
     recordsize = lib.mkOption {
       type = lib.types.str;
       default = "1M";
+      example = "128K";
       description = "Record size: model files are large and read sequentially.";
     };
     compression = lib.mkOption {
       type = lib.types.str;
       default = "lz4";
+      example = "zstd";
       description = "Compression: cheap, and it still saves space on F16 weights.";
     };
   };
