@@ -71,6 +71,7 @@ let
     }:
     let
       backend = spec.hardware.backend;
+      swapConfig = spec.llamaSwap.configFile;
       image = defaultImages backend // images;
       base = {
         network_mode = "host";
@@ -103,10 +104,10 @@ let
             // {
               image = image.llama-swap;
               environment = spec.hardware.environment;
-              command = services.llamaSwapArgs (bindOf "llamaSwap") spec.llamaSwap.port spec.llamaSwap.configFile;
+              command = services.llamaSwapArgs (bindOf "llamaSwap") spec.llamaSwap.port swapConfig;
               volumes = [
                 (readOnly spec.modelsDir)
-                (readOnly (dirOf spec.llamaSwap.configFile))
+                (readOnly (dirOf swapConfig))
               ];
             };
         }
@@ -123,7 +124,10 @@ let
         // optionalAttrs spec.webui.enable {
           open-webui = base // {
             image = image.open-webui;
-            env_file = [ "${etcDir}/open-webui.env" ] ++ optional (spec.webui.secretKeyFile != null) spec.webui.secretKeyFile;
+            env_file = [
+              "${etcDir}/open-webui.env"
+            ]
+            ++ optional (spec.webui.secretKeyFile != null) spec.webui.secretKeyFile;
             environment = {
               HOST = bindOf "webui";
               PORT = toString spec.webui.port;
@@ -150,6 +154,7 @@ let
               argv = litellm.litellmCommand "litellm" bindOf spec "${etcDir}/litellm.yaml" gatewayKeys;
               # The program itself, or the shell reading the key and the program.
               head = if gatewayKeys == null then 1 else 4;
+              credential = facts.gatewayApiKeys "litellm";
             in
             base
             // {
@@ -157,11 +162,12 @@ let
               entrypoint = builtins.genList (builtins.elemAt argv) head;
               command = builtins.genList (i: builtins.elemAt argv (i + head)) (builtins.length argv - head);
               environment =
-                litellm.litellmEnvironment // optionalAttrs (gatewayKeys != null) { CREDENTIALS_DIRECTORY = dirOf (facts.gatewayApiKeys "litellm"); };
+                litellm.litellmEnvironment
+                // optionalAttrs (gatewayKeys != null) { CREDENTIALS_DIRECTORY = dirOf credential; };
               volumes = [
                 (readOnly "${etcDir}/litellm.yaml")
               ]
-              ++ optional (gatewayKeys != null) "${gatewayKeys}:${facts.gatewayApiKeys "litellm"}:ro";
+              ++ optional (gatewayKeys != null) "${gatewayKeys}:${credential}:ro";
             };
         };
     }

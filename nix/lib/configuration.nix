@@ -21,6 +21,12 @@ let
         bind = stack.bindOf spec name;
         opened = opened name || (name == "gateway" && gateway.bind != spec.listenAddress);
       };
+      # Listeners that never face the network.
+      onLoopback = name: what: unit: port: {
+        inherit name what unit port;
+        bind = facts.loopback;
+        opened = false;
+      };
       envoy = gateway.kind == "envoy";
       gatewayUnit = facts.gatewayUnit gateway.kind;
       keyFile = stack.gatewayKeyFile spec;
@@ -60,23 +66,25 @@ let
             ) gatewayUnit gateway.port)
           ]
           ++ optionals envoy [
-            (service "gatewayAdmin" "Envoy admin" null gateway.adminPort // { bind = "127.0.0.1"; opened = false; })
-            (service "gatewayMetrics" "Envoy Prometheus metrics" null gateway.metricsPort // { bind = "127.0.0.1"; opened = false; })
+            (onLoopback "gatewayAdmin" "Envoy admin" null gateway.adminPort)
+            (onLoopback "gatewayMetrics" "Envoy Prometheus metrics" null gateway.metricsPort)
           ]
         )
-        ++ map (role: service role "dedicated ${role} llama-server (${spec.dedicated.${role}.model})" "local-llm-${role}.service" spec.dedicated.${role}.port) (
-          builtins.attrNames spec.dedicated
+        ++ map (
+          role:
+          service role "dedicated ${role} llama-server (${spec.dedicated.${role}.model})" backends.${role}.unit
+            spec.dedicated.${role}.port
+        ) (builtins.attrNames spec.dedicated)
+        ++ optional spec.llamaSwap.enable (
+          service "llamaSwap" "llama-swap, every GGUF in the models folder" backends.llamaSwap.unit
+            spec.llamaSwap.port
         )
-        ++ optional spec.llamaSwap.enable (service "llamaSwap" "llama-swap, every GGUF in the models folder" "llama-swap.service" spec.llamaSwap.port)
-        ++ optional spec.ollama.enable (service "ollama" "Ollama" "ollama.service" spec.ollama.port)
+        ++ optional spec.ollama.enable (service "ollama" "Ollama" backends.ollama.unit spec.ollama.port)
         ++ optional spec.webui.enable (service "webui" "Open WebUI" "open-webui.service" spec.webui.port)
         ++ optional (spec.monitoring.enable && spec.monitoring.exporter.enable) (
-          service "exporter" "llmctl exporter: the stack's models as Prometheus metrics" "local-llm-exporter.service"
+          onLoopback "exporter" "llmctl exporter: the stack's models as Prometheus metrics"
+            "local-llm-exporter.service"
             spec.monitoring.exporter.port
-          // {
-            bind = "127.0.0.1";
-            opened = false;
-          }
         );
       models = builtins.attrValues (builtins.mapAttrs model spec.models);
       ollamaModels = spec.ollama.models;
