@@ -389,4 +389,5 @@ def test_an_installed_wheel_renders(seed_specs, seed_inputs, tmp_path):
     (tmp_path / "keyed.json").write_text(json.dumps(keyed))
     done = run_render(str(tmp_path / "keyed.json"), "-o", str(tmp_path / "keyed"), env={"PYTHONPATH": str(target)})
     assert done.returncode == 0, done.stderr
-    assert (tmp_path / "keyed" / "open-webui-gateway-key.sh").read_text().startswith("# Usage: SCRIPT KEY_FILE ENV_FILE")
+    script = (tmp_path / "keyed" / "open-webui-gateway-key.sh").read_text()
+    assert script.startswith("# Usage: SCRIPT KEY_FILE ENV_FILE")
