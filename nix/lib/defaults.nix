@@ -23,6 +23,6 @@ rec {
   gatewayUnit = kind: "${kind}.service";
   # A file a unit is given with LoadCredential=NAME:FILE, where the unit reads it.
   credential = unit: name: "/run/credentials/${unit}/${name}";
-  # The gateway's API keys as it reads them (paths.gatewayApiKeys is Envoy's).
+  # The gateway's API keys where it reads them: its systemd credential (LoadCredential=api-keys:FILE).
   gatewayApiKeys = kind: credential (gatewayUnit kind) "api-keys";
 }

@@ -45,7 +45,7 @@ let
     # Files holding secrets, read by the services at start (never copied anywhere).
     secrets = {
       # The gateway's key file as the host has it; gateway.apiKeyFile names what the
-      # gateway reads (the systemd credential, paths.gatewayApiKeys).
+      # gateway reads (its systemd credential, gatewayApiKeys).
       gatewayApiKeyFile = null;
       huggingFaceTokenFile = null;
     };
