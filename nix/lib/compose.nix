@@ -7,7 +7,8 @@ let
   helpers = import ./helpers.nix;
   dedicated = import ./dedicated.nix;
   litellm = import ./litellm.nix;
-  units = import ./units.nix;
+  services = import ./services.nix;
+  facts = import ./defaults.nix;
   inherit (helpers) optionalAttrs optional;
 
   # The projects' published images (llama.cpp docs/docker.md, llama-swap's README,
@@ -70,12 +71,12 @@ let
     }:
     let
       backend = spec.hardware.backend;
+      swapConfig = spec.llamaSwap.configFile;
       image = defaultImages backend // images;
       base = {
         network_mode = "host";
         restart = "unless-stopped";
       };
-      credentialOf = service: "/run/credentials/${service}.service/api-keys";
       llamaServer = role: d: {
         name = "llama-server-${role}";
         value =
@@ -103,16 +104,10 @@ let
             // {
               image = image.llama-swap;
               environment = spec.hardware.environment;
-              command = [
-                "-listen"
-                "${bindOf "llamaSwap"}:${toString spec.llamaSwap.port}"
-                "-config"
-                spec.llamaSwap.configFile
-                "-watch-config"
-              ];
+              command = services.llamaSwapArgs (bindOf "llamaSwap") spec.llamaSwap.port swapConfig;
               volumes = [
                 (readOnly spec.modelsDir)
-                (readOnly (dirOf spec.llamaSwap.configFile))
+                (readOnly (dirOf swapConfig))
               ];
             };
         }
@@ -129,7 +124,10 @@ let
         // optionalAttrs spec.webui.enable {
           open-webui = base // {
             image = image.open-webui;
-            env_file = [ "${etcDir}/open-webui.env" ] ++ optional (spec.webui.secretKeyFile != null) spec.webui.secretKeyFile;
+            env_file = [
+              "${etcDir}/open-webui.env"
+            ]
+            ++ optional (spec.webui.secretKeyFile != null) spec.webui.secretKeyFile;
             environment = {
               HOST = bindOf "webui";
               PORT = toString spec.webui.port;
@@ -147,15 +145,16 @@ let
             volumes = [
               (readOnly "${etcDir}/envoy.json")
             ]
-            ++ optional (gatewayKeys != null) "${gatewayKeys}:${credentialOf "envoy"}:ro";
+            ++ optional (gatewayKeys != null) "${gatewayKeys}:${facts.gatewayApiKeys "envoy"}:ro";
           };
         }
         // optionalAttrs (spec.gateway.enable && spec.gateway.kind == "litellm") {
           litellm =
             let
-              argv = units.litellmCommand "litellm" bindOf spec "${etcDir}/litellm.yaml" gatewayKeys;
+              argv = litellm.litellmCommand "litellm" bindOf spec "${etcDir}/litellm.yaml" gatewayKeys;
               # The program itself, or the shell reading the key and the program.
               head = if gatewayKeys == null then 1 else 4;
+              credential = facts.gatewayApiKeys "litellm";
             in
             base
             // {
@@ -163,11 +162,12 @@ let
               entrypoint = builtins.genList (builtins.elemAt argv) head;
               command = builtins.genList (i: builtins.elemAt argv (i + head)) (builtins.length argv - head);
               environment =
-                litellm.litellmEnvironment // optionalAttrs (gatewayKeys != null) { CREDENTIALS_DIRECTORY = "/run/credentials/litellm.service"; };
+                litellm.litellmEnvironment
+                // optionalAttrs (gatewayKeys != null) { CREDENTIALS_DIRECTORY = dirOf credential; };
               volumes = [
                 (readOnly "${etcDir}/litellm.yaml")
               ]
-              ++ optional (gatewayKeys != null) "${gatewayKeys}:${credentialOf "litellm"}:ro";
+              ++ optional (gatewayKeys != null) "${gatewayKeys}:${credential}:ro";
             };
         };
     }

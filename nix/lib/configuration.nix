@@ -5,6 +5,7 @@
 # pass the same facts, so both documents agree.
 let
   stack = import ./stack.nix;
+  facts = import ./defaults.nix;
   helpers = import ./helpers.nix;
   inherit (helpers) optional optionals;
 
@@ -15,13 +16,20 @@ let
       hw = spec.hardware;
       inherit (spec) backends gateway;
       opened = name: spec.opened.${name} or false;
-      bind = name: if opened name then "0.0.0.0" else if name == "gateway" then gateway.bind else spec.listenAddress;
       service = name: what: unit: port: {
         inherit name what unit port;
-        bind = bind name;
+        bind = stack.bindOf spec name;
         opened = opened name || (name == "gateway" && gateway.bind != spec.listenAddress);
       };
+      # Listeners that never face the network.
+      onLoopback = name: what: unit: port: {
+        inherit name what unit port;
+        bind = facts.loopback;
+        opened = false;
+      };
       envoy = gateway.kind == "envoy";
+      gatewayUnit = facts.gatewayUnit gateway.kind;
+      keyFile = stack.gatewayKeyFile spec;
       model =
         name: m:
         let
@@ -53,28 +61,30 @@ let
       services =
         optionals gateway.enable (
           [
-            (service "gateway" (if envoy then "gateway (Envoy), OpenAI API" else "gateway (LiteLLM proxy), OpenAI API") (
-              if envoy then "envoy.service" else "litellm.service"
-            ) gateway.port)
+            (service "gateway" (
+              if envoy then "gateway (Envoy), OpenAI API" else "gateway (LiteLLM proxy), OpenAI API"
+            ) gatewayUnit gateway.port)
           ]
           ++ optionals envoy [
-            (service "gatewayAdmin" "Envoy admin" null gateway.adminPort // { bind = "127.0.0.1"; opened = false; })
-            (service "gatewayMetrics" "Envoy Prometheus metrics" null gateway.metricsPort // { bind = "127.0.0.1"; opened = false; })
+            (onLoopback "gatewayAdmin" "Envoy admin" null gateway.adminPort)
+            (onLoopback "gatewayMetrics" "Envoy Prometheus metrics" null gateway.metricsPort)
           ]
         )
-        ++ map (role: service role "dedicated ${role} llama-server (${spec.dedicated.${role}.model})" "local-llm-${role}.service" spec.dedicated.${role}.port) (
-          builtins.attrNames spec.dedicated
+        ++ map (
+          role:
+          service role "dedicated ${role} llama-server (${spec.dedicated.${role}.model})" backends.${role}.unit
+            spec.dedicated.${role}.port
+        ) (builtins.attrNames spec.dedicated)
+        ++ optional spec.llamaSwap.enable (
+          service "llamaSwap" "llama-swap, every GGUF in the models folder" backends.llamaSwap.unit
+            spec.llamaSwap.port
         )
-        ++ optional spec.llamaSwap.enable (service "llamaSwap" "llama-swap, every GGUF in the models folder" "llama-swap.service" spec.llamaSwap.port)
-        ++ optional spec.ollama.enable (service "ollama" "Ollama" "ollama.service" spec.ollama.port)
+        ++ optional spec.ollama.enable (service "ollama" "Ollama" backends.ollama.unit spec.ollama.port)
         ++ optional spec.webui.enable (service "webui" "Open WebUI" "open-webui.service" spec.webui.port)
         ++ optional (spec.monitoring.enable && spec.monitoring.exporter.enable) (
-          service "exporter" "llmctl exporter: the stack's models as Prometheus metrics" "local-llm-exporter.service"
+          onLoopback "exporter" "llmctl exporter: the stack's models as Prometheus metrics"
+            "local-llm-exporter.service"
             spec.monitoring.exporter.port
-          // {
-            bind = "127.0.0.1";
-            opened = false;
-          }
         );
       models = builtins.attrValues (builtins.mapAttrs model spec.models);
       ollamaModels = spec.ollama.models;
@@ -97,10 +107,10 @@ let
       };
       firewallInterfaces = spec.firewallInterfaces;
       secrets =
-        optional (spec.secrets.gatewayApiKeyFile != null || gateway.apiKeyFile != null) {
+        optional (keyFile != null) {
           what = "gateway API keys, one per line";
-          file = if spec.secrets.gatewayApiKeyFile != null then spec.secrets.gatewayApiKeyFile else gateway.apiKeyFile;
-          how = "credential `api-keys` of ${if envoy then "envoy" else "litellm"}.service (LoadCredential=), read at start";
+          file = keyFile;
+          how = "credential `api-keys` of ${gatewayUnit} (LoadCredential=), read at start";
         }
         ++ optional (spec.webui.secretKeyFile != null) {
           what = "Open WebUI's WEBUI_SECRET_KEY";

@@ -17,10 +17,12 @@ in
     paths
     loopback
     bindAddress
+    gatewayUnit
+    gatewayApiKeys
     ;
   inherit (stack) normalize stackJson defaultAliases;
   inherit (gateway) envoyConfig;
-  inherit (import ./litellm.nix) litellmConfig litellmEnvironment;
+  inherit (import ./litellm.nix) litellmConfig litellmEnvironment litellmCommand;
   inherit (llamaServer)
     llamaServerArgv
     llamaServerEnv
@@ -40,9 +42,9 @@ in
   inherit (import ./stack-document.nix) stackDocument;
   inherit (import ./configuration.nix) configurationFacts;
   inherit (import ./render.nix) render defaultBinaries;
-  inherit (import ./units.nix) litellmCommand;
 
   monitoring = {
+    defaults = import ./monitoring-defaults.nix;
     inherit (import ./monitoring.nix)
       scrapeConfigs
       rules

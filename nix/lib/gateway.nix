@@ -193,14 +193,17 @@ let
     ++ path "models" { path = "/v1/models"; } fallbackName { }
     ++ path "default" { prefix = "/v1/"; } fallbackName { };
 
-  authFilter = keyFile: {
+  # A Lua filter running `script` with its @PLACEHOLDER@ replaced by `value`.
+  luaFilter = script: placeholder: value: {
     name = "envoy.filters.http.lua";
     typed_config = typed "envoy.extensions.filters.http.lua.v3.Lua" {
-      default_source_code.inline_string =
-        builtins.replaceStrings [ "@KEY_FILE@" ] [ keyFile ]
-          (builtins.readFile ./gateway-auth.lua);
+      default_source_code.inline_string = builtins.replaceStrings [ placeholder ] [ value ] (
+        builtins.readFile script
+      );
     };
   };
+
+  authFilter = luaFilter ./gateway-auth.lua "@KEY_FILE@";
 
   # Names the routes send somewhere by `model`, in the order they match, for /v1/models;
   # then the declared models llama-swap serves with their aliases (llama-swap lists
@@ -252,14 +255,7 @@ let
     if helpers.hasInfix "]==]" config then
       throw "local-llm: a model name or alias contains ']==]', which the gateway's model list cannot carry"
     else
-      {
-        name = "envoy.filters.http.lua";
-        typed_config = typed "envoy.extensions.filters.http.lua.v3.Lua" {
-          default_source_code.inline_string =
-            builtins.replaceStrings [ "@CONFIG@" ] [ config ]
-              (builtins.readFile ./gateway-models.lua);
-        };
-      };
+      luaFilter ./gateway-models.lua "@CONFIG@" config;
 
   httpFilters =
     spec:

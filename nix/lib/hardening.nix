@@ -41,6 +41,12 @@ rec {
     ];
   };
 
+  # The groups owning the GPU device nodes (/dev/kfd, /dev/dri/renderD*).
+  gpuGroups = [
+    "render"
+    "video"
+  ];
+
   # A llama-server: the GPU device nodes by class (DRM render nodes, AMD KFD, NVIDIA),
   # the groups that own them, W+X memory and all of /proc.
   gpu = service // {
@@ -54,10 +60,7 @@ rec {
       "char-nvidia-frontend rw"
       "char-nvidia-uvm rw"
     ];
-    SupplementaryGroups = [
-      "render"
-      "video"
-    ];
+    SupplementaryGroups = gpuGroups;
     # ROCm and RADV compile GPU code at run time: W^X memory breaks them.
     MemoryDenyWriteExecute = false;
     # ggml and the ROCm runtime read /proc/cpuinfo and /proc/meminfo.

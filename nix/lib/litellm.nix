@@ -6,6 +6,7 @@
 # `order`, which LiteLLM tries when the lower ones fail.
 let
   stack = import ./stack.nix;
+  facts = import ./defaults.nix;
   helpers = import ./helpers.nix;
 
   # LiteLLM's provider for each kind of backend: llama-server, llama-swap and Ollama speak
@@ -88,13 +89,35 @@ let
       };
 
   # LiteLLM's environment: no telemetry, the bundled model cost map (no fetch at start).
-  litellmEnvironment = {
+  litellmEnvironment = facts.telemetryOptOuts // {
     LITELLM_LOCAL_MODEL_COST_MAP = "True";
-    SCARF_NO_ANALYTICS = "True";
-    DO_NOT_TRACK = "True";
-    ANONYMIZED_TELEMETRY = "False";
   };
+
+  # The proxy's command; with a key file, its first key (comments skipped) becomes
+  # LITELLM_MASTER_KEY at start, read from the credential, never written anywhere.
+  litellmCommand =
+    binary: bindOf: spec: config: keys:
+    let
+      argv = [
+        binary
+        "--host"
+        (bindOf "gateway")
+        "--port"
+        (toString spec.gateway.port)
+        "--config"
+        config
+      ];
+    in
+    if keys == null then
+      argv
+    else
+      [
+        "/bin/sh"
+        "-ec"
+        ''LITELLM_MASTER_KEY=$(grep -v '^#' "$CREDENTIALS_DIRECTORY/api-keys" | grep -m 1 .); export LITELLM_MASTER_KEY; exec "$0" "$@"''
+      ]
+      ++ argv;
 in
 {
-  inherit litellmConfig litellmEnvironment;
+  inherit litellmConfig litellmEnvironment litellmCommand;
 }

@@ -13,7 +13,6 @@ in
       spec = stack.normalize input;
       base = stack.stackJson input;
       opened = name: spec.opened.${name} or false;
-      gatewayKeys = if spec.secrets.gatewayApiKeyFile != null then spec.secrets.gatewayApiKeyFile else spec.gateway.apiKeyFile;
       envoy = spec.gateway.enable && spec.gateway.kind == "envoy";
       litellm = spec.gateway.enable && spec.gateway.kind == "litellm";
     in
@@ -33,7 +32,7 @@ in
       modelsDirOwner = "${spec.user}:${spec.group}";
       modelsDirMode = "0755";
       secrets.files = builtins.filter (file: file != null) [
-        gatewayKeys
+        (stack.gatewayKeyFile spec)
         spec.webui.secretKeyFile
         spec.secrets.huggingFaceTokenFile
       ];

@@ -45,7 +45,7 @@ let
     # Files holding secrets, read by the services at start (never copied anywhere).
     secrets = {
       # The gateway's key file as the host has it; gateway.apiKeyFile names what the
-      # gateway reads (the systemd credential, paths.gatewayApiKeys).
+      # gateway reads (its systemd credential, gatewayApiKeys).
       gatewayApiKeyFile = null;
       huggingFaceTokenFile = null;
     };
@@ -203,6 +203,21 @@ let
       fallbacks = if (e.fallbacks or [ ]) == [ ] then null else e.fallbacks;
     };
 
+  # Where a service of the normalised spec listens: on every interface once its port is
+  # opened, else the gateway on its `bind` and the backends on `listenAddress`.
+  bindOf =
+    spec: name:
+    if spec.opened.${name} or false then
+      facts.bindAddress true
+    else if name == "gateway" then
+      spec.gateway.bind
+    else
+      spec.listenAddress;
+
+  # The gateway's key file as the host has it, else the one the gateway reads.
+  gatewayKeyFile =
+    spec: if spec.secrets.gatewayApiKeyFile != null then spec.secrets.gatewayApiKeyFile else spec.gateway.apiKeyFile;
+
   # Every endpoint says where it answers when healthy (status and verify ask there).
   # The LiteLLM proxy's /health asks every model (and wants the key); it is up when
   # /health/liveliness answers.
@@ -233,7 +248,7 @@ let
         // optionalAttrs spec.gateway.enable {
           gateway = {
             url = gatewayUrl spec.gateway.port;
-            unit = if envoy then "envoy.service" else "litellm.service";
+            unit = facts.gatewayUnit spec.gateway.kind;
           };
         }
         # Envoy's admin and metrics listeners; the LiteLLM proxy has neither.
@@ -271,5 +286,11 @@ let
     };
 in
 {
-  inherit normalize stackJson defaultAliases;
+  inherit
+    normalize
+    stackJson
+    defaultAliases
+    bindOf
+    gatewayKeyFile
+    ;
 }

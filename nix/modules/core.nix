@@ -37,6 +37,7 @@ in
       type = lib.types.package;
       default = pkgs.callPackage ../packages/llmctl { };
       defaultText = lib.literalExpression "local-llm's llmctl package";
+      example = lib.literalExpression "inputs.local-llm.packages.\${pkgs.stdenv.hostPlatform.system}.llmctl";
       description = "The llmctl package: discovery, downloads, status, planning and verification.";
     };
 
@@ -50,12 +51,14 @@ in
     user = lib.mkOption {
       type = lib.types.str;
       default = "local-llm";
+      example = "llm";
       description = "User owning the models folder and running the llama-servers and discovery.";
     };
 
     group = lib.mkOption {
       type = lib.types.str;
       default = "local-llm";
+      example = "llm";
       description = "Group of {option}`services.local-llm.user`.";
     };
 
@@ -135,11 +138,8 @@ in
         isSystemUser = true;
         inherit (cfg) group;
         home = generators.paths.stateDir;
-        # GPU device nodes: /dev/kfd and /dev/dri/renderD* belong to render/video.
-        extraGroups = [
-          "render"
-          "video"
-        ];
+        # The groups of the GPU device nodes.
+        extraGroups = (import ../lib/hardening.nix).gpuGroups;
       };
       users.groups.${cfg.group} = { };
 

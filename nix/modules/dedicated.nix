@@ -10,7 +10,7 @@ let
   cfg = config.services.local-llm;
   shared = import ./shared-options.nix { inherit lib; };
   scripts = import ./scripts.nix { inherit lib; };
-  hardening = import ../lib/hardening.nix;
+  services = import ../lib/services.nix;
   generators = import ../lib;
   inherit (generators) ports roles;
 
@@ -55,15 +55,8 @@ let
       wants = [ "local-llm-models.service" ];
       after = [ "local-llm-models.service" ];
       environment = cfg.spec.hardware.environment;
-      serviceConfig = hardening.gpu // {
+      serviceConfig = services.dedicatedServer cfg.spec role // {
         ExecStart = launcher;
-        User = cfg.user;
-        Group = cfg.group;
-        Restart = "on-failure";
-        RestartSec = 5;
-        StateDirectory = "local-llm/${role}";
-        CacheDirectory = "local-llm/${role}";
-        UMask = "0077";
       };
     };
 in

@@ -56,6 +56,7 @@ in
     openFirewall = lib.mkOption {
       type = lib.types.bool;
       default = false;
+      example = true;
       description = "Open the gateway and Open WebUI ports (the services meant to face the network).";
     };
     openedServices = lib.mkOption {

@@ -20,7 +20,7 @@ let
     lib.escapeShellArgs (
       generators.litellmCommand (lib.getExe litellm.package) (_: litellm.host) {
         gateway.port = litellm.port;
-      } ((pkgs.formats.yaml { }).generate "litellm.yaml" litellm.settings) generators.paths.gatewayApiKeys
+      } ((pkgs.formats.yaml { }).generate "litellm.yaml" litellm.settings) gateway.apiKeyFile
     )
   );
 in
@@ -33,6 +33,7 @@ in
         "litellm"
       ];
       default = "envoy";
+      example = "litellm";
       description = ''
         Which program is the gateway: Envoy (routing by path and by `model`, admin and
         Prometheus ports) or the LiteLLM proxy (services.litellm; routing by `model`, one
@@ -47,6 +48,10 @@ in
       type = lib.types.attrsOf (lib.types.enum generators.roles);
       default = generators.defaultAliases;
       defaultText = lib.literalExpression "{ gpt-4 = \"chat\"; text-embedding-ada-002 = \"embedding\"; bge-reranker = \"rerank\"; ... }";
+      example = {
+        gpt-4o = "chat";
+        text-embedding-3-small = "embedding";
+      };
       description = "Model names clients send, mapped to the role that answers them.";
     };
     apiKeyFile = lib.mkOption {

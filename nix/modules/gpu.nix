@@ -49,6 +49,7 @@ in
         type = lib.types.package;
         default = pkgs.${hardware.llamaCpp.package}.override hardware.llamaCpp.override;
         defaultText = lib.literalExpression "pkgs.llama-cpp.override { /* from the GPU profile */ }";
+        example = lib.literalExpression "pkgs.llama-cpp.override { vulkanSupport = true; }";
         description = "llama.cpp build providing llama-server, for the GPU profile's backend and targets.";
       };
       capabilities = lib.mkOption {
@@ -68,16 +69,22 @@ in
       contextSize = lib.mkOption {
         type = lib.types.nullOr lib.types.ints.unsigned;
         default = null;
+        example = 32768;
         description = "Default context size (`-c`); null keeps llama.cpp's default.";
       };
       parallel = lib.mkOption {
         type = lib.types.nullOr lib.types.ints.positive;
         default = null;
+        example = 4;
         description = "Parallel slots (`-np`); null keeps llama.cpp's automatic choice.";
       };
       extraArgs = lib.mkOption {
         type = lib.types.listOf lib.types.str;
         default = [ ];
+        example = [
+          "--cache-reuse"
+          "256"
+        ];
         description = "Arguments added to every llama-server command line.";
       };
     };

@@ -11,6 +11,7 @@ let
   cfg = config.services.local-llm;
   shared = import ./shared-options.nix { inherit lib; };
   hardening = import ../lib/hardening.nix;
+  services = import ../lib/services.nix;
   generators = import ../lib;
   swap = cfg.llamaSwap;
   upstream = config.services.llama-swap;
@@ -18,7 +19,6 @@ let
   # Newer upstream modules have listenAddress; the first generation listened on all interfaces.
   hasListenAddress = options.services.llama-swap ? listenAddress;
   listen = if hasListenAddress then upstream.listenAddress else generators.bindAddress cfg.openedServices.llamaSwap;
-  discover = "${lib.getExe cfg.package} discover --stack ${cfg.stackFile} --output ${configFile}";
   # Settings a host gives upstream's option (ours is the empty document below).
   hostSettings = lib.filter (
     definition: definition.file != toString ./llama-swap.nix && definition.value != { }
@@ -32,6 +32,7 @@ in
     autoDiscover = lib.mkOption {
       type = lib.types.bool;
       default = true;
+      example = false;
       description = "Rewrite llama-swap's config whenever a GGUF appears in or leaves the models folder.";
     };
     ttl = lib.mkOption {
@@ -74,18 +75,8 @@ in
       before = [ "llama-swap.service" ];
       requiredBy = [ "llama-swap.service" ];
       after = [ "local-llm-models.service" ];
-      serviceConfig = hardening.service // {
-        Type = "oneshot";
-        ExecStart = discover;
-        User = cfg.user;
-        Group = cfg.group;
-        # GGUF header summaries, so a rerun only reads new or changed files.
-        CacheDirectory = "local-llm/discover";
-        Environment = [ "LLMCTL_CACHE_DIR=%C/local-llm/discover" ];
-        ReadWritePaths = [ (dirOf configFile) ];
-        PrivateNetwork = true;
-        # llama-swap runs under its own dynamic user and reads the config.
-        UMask = "0022";
+      serviceConfig = services.discover cfg.spec // {
+        ExecStart = lib.escapeShellArgs (services.discoverArgv (lib.getExe cfg.package) cfg.stackFile cfg.spec);
       };
     };
 
@@ -103,14 +94,12 @@ in
         # The upstream unit bakes its settings into the store; ours are written at run time
         # and reloaded by -watch-config (a reload unloads running models, so discovery only
         # writes when the content changes).
-        ExecStart = lib.mkForce "${lib.getExe upstream.package} -listen ${listen}:${toString upstream.port} -config ${configFile} -watch-config";
-        # /dev/kfd and /dev/dri/renderD* belong to these groups.
-        SupplementaryGroups = [
-          "render"
-          "video"
-        ];
-        # ROCm and RADV compile GPU code at run time: W^X memory breaks them.
-        MemoryDenyWriteExecute = lib.mkForce false;
+        ExecStart = lib.mkForce (
+          lib.escapeShellArgs ([ (lib.getExe upstream.package) ] ++ services.llamaSwapArgs listen upstream.port configFile)
+        );
+        # The GPU device nodes' groups; W+X memory for ROCm and RADV (hardening.gpu).
+        inherit (hardening.gpu) SupplementaryGroups;
+        MemoryDenyWriteExecute = lib.mkForce hardening.gpu.MemoryDenyWriteExecute;
         Environment = lib.mapAttrsToList (name: value: "${name}=${value}") cfg.spec.hardware.environment;
       };
     };

@@ -13,9 +13,11 @@ let
   cfg = config.services.local-llm;
   m = cfg.monitoring;
   shared = import ./shared-options.nix { inherit lib; };
-  hardening = import ../lib/hardening.nix;
+  services = import ../lib/services.nix;
   generators = import ../lib;
   inherit (generators) loopback ports;
+  # The stack spec's defaults (nix/lib/monitoring-defaults.nix): the same off NixOS.
+  defaults = generators.monitoring.defaults;
   prometheus = config.services.prometheus;
   dashboardDir = "local-llm/grafana-dashboards";
   rulesFile = pkgs.writeText "local-llm.rules.yml" (builtins.toJSON (generators.monitoring.rules cfg.stackInput));
@@ -28,35 +30,41 @@ in
       recording rules, and a Grafana dashboard'';
     scrapeInterval = lib.mkOption {
       type = lib.types.str;
-      default = "15s";
+      default = defaults.scrapeInterval;
+      example = "30s";
       description = "How often Prometheus scrapes the stack (`services.prometheus.globalConfig.scrape_interval`).";
     };
     evaluationInterval = lib.mkOption {
       type = lib.types.str;
-      default = "15s";
+      default = defaults.evaluationInterval;
+      example = "30s";
       description = "How often the alert and recording rules are evaluated.";
     };
     rateWindow = lib.mkOption {
       type = lib.types.str;
-      default = "1m";
+      default = defaults.rateWindow;
+      example = "5m";
       description = "Window of the rates the rules and the dashboard compute (at least four scrape intervals).";
     };
     alerts = {
       gpuMemoryFraction = lib.mkOption {
         type = lib.types.numbers.between 0 1;
-        default = 0.95;
+        default = defaults.alerts.gpuMemoryFraction;
+        example = 0.9;
         description = "Share of a GPU's memory in use from which `LocalLlmGpuMemoryHigh` fires.";
       };
       swapsPerHour = lib.mkOption {
         type = lib.types.ints.positive;
-        default = 4;
+        default = defaults.alerts.swapsPerHour;
+        example = 10;
         description = "Loads of one model within an hour from which `LocalLlmModelSwapping` fires.";
       };
     };
     exporter = {
       enable = lib.mkOption {
         type = lib.types.bool;
-        default = true;
+        default = defaults.exporter.enable;
+        example = false;
         description = "Run `llmctl exporter`: loaded models per service, and the token counters of the llama-servers llama-swap starts.";
       };
       port = shared.port ports.exporter "Port of `llmctl exporter` (loopback only).";
@@ -64,18 +72,21 @@ in
     nodeExporter.enable = lib.mkOption {
       type = lib.types.bool;
       default = true;
+      example = false;
       description = "Run the Prometheus node exporter with its drm collector (amdgpu memory and utilisation) and scrape it.";
     };
     nvidiaExporter.enable = lib.mkOption {
       type = lib.types.bool;
       default = cfg.gpu.profile == "nvidia";
       defaultText = lib.literalExpression ''config.services.local-llm.gpu.profile == "nvidia"'';
+      example = true;
       description = "Run the Prometheus nvidia-gpu exporter (nvidia-smi's memory and utilisation) and scrape it.";
     };
     grafana = {
       enable = lib.mkOption {
         type = lib.types.bool;
         default = true;
+        example = false;
         description = "Run Grafana with the Prometheus datasource and the local-llm dashboard provisioned.";
       };
       secretKeyFile = lib.mkOption {
@@ -127,15 +138,8 @@ in
           description = "llmctl exporter: the stack's services and models as Prometheus metrics";
           wantedBy = [ "multi-user.target" ];
           after = [ "network.target" ];
-          serviceConfig = hardening.service // {
-            ExecStart = "${lib.getExe cfg.package} exporter --stack ${cfg.stackFile} --listen ${loopback}:${toString m.exporter.port}";
-            User = cfg.user;
-            Group = cfg.group;
-            # The GPU-use check reads the llama-servers' startup logs from the journal.
-            SupplementaryGroups = [ "systemd-journal" ];
-            Restart = "on-failure";
-            RestartSec = 5;
-            UMask = "0077";
+          serviceConfig = services.exporter cfg.spec // {
+            ExecStart = lib.escapeShellArgs (services.exporterArgv (lib.getExe cfg.package) cfg.stackFile cfg.spec);
           };
         };
       })

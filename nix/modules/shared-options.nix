@@ -6,6 +6,8 @@
     default: description:
     lib.mkOption {
       type = lib.types.port;
+      # Any free port: moved out of another service's way.
+      example = default + 10000;
       inherit default description;
     };
 
@@ -14,6 +16,7 @@
     lib.mkOption {
       type = lib.types.bool;
       default = false;
+      example = true;
       description = "Make ${service} listen on all interfaces and open its port (normally only the gateway and Open WebUI face the network).";
     };
 }

@@ -86,7 +86,7 @@ in
       ;
     bind = generators.bindAddress cfg.openedServices.gateway;
     # The generated config names the credential systemd provides at start, never the key.
-    apiKeyFile = if cfg.gateway.apiKeyFile == null then null else generators.paths.gatewayApiKeys;
+    apiKeyFile = if cfg.gateway.apiKeyFile == null then null else generators.gatewayApiKeys cfg.gateway.kind;
   };
   monitoring = {
     inherit (cfg.monitoring)

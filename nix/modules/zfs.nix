@@ -21,10 +21,8 @@ let
     "local-llm-discover.service"
     "llama-swap.service"
     "ollama.service"
-    "local-llm-chat.service"
-    "local-llm-embedding.service"
-    "local-llm-rerank.service"
-  ];
+  ]
+  ++ map (role: "local-llm-${role}.service") (import ../lib).roles;
   makeFolders = lib.concatStrings (
     lib.mapAttrsToList (
       path: f: "install -d -m ${f.mode} -o ${f.user} -g ${f.group} ${lib.escapeShellArg path}\n"
@@ -48,11 +46,13 @@ in
     recordsize = lib.mkOption {
       type = lib.types.str;
       default = "1M";
+      example = "128K";
       description = "Record size: model files are large and read sequentially.";
     };
     compression = lib.mkOption {
       type = lib.types.str;
       default = "lz4";
+      example = "zstd";
       description = "Compression: cheap, and it still saves space on F16 weights.";
     };
   };

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from llmctl.stack import parse_stack
-from testkit.nixeval_modules import SEED_HOSTS
+from testkit.nixeval_modules import SEED_HOSTS, evaluate_host, nixpkgs_libs
 
 
 def listener_ports(settings: dict) -> list[int]:
@@ -141,3 +141,23 @@ def test_stack_json_tells_verify_what_faces_the_network_and_what_is_secret(atlas
     nas = parse_stack(nas01["stackJson"], Path("/etc/local-llm/stack.json"))
     assert nas.endpoint("webui").open_firewall and nas.endpoint("webui").url == "http://nas-01:3001"
     assert nas.secret_files == ("/run/secrets/open-webui.env",)
+
+
+def test_a_keyed_litellm_gateway_is_checked_at_its_own_credential(tmp_path):
+    """With gateway.kind = "litellm", the keys are the credential of litellm.service: the
+    unit loads them there and stack.json sends `llmctl verify` there, not to Envoy's."""
+    host = tmp_path / "host.nix"
+    host.write_text(
+        "{ services.local-llm = { enable = true; llamaSwap.enable = true;"
+        ' gateway = { enable = true; kind = "litellm"; apiKeyFile = "/run/secrets/gateway-api-keys"; }; }; }'
+    )
+    for lib in nixpkgs_libs():
+        summary = evaluate_host(host, lib=lib)
+        assert summary["assertions"] == [] and summary["warnings"] == []
+        unit = summary["units"]["litellm"]["serviceConfig"]
+        assert unit["LoadCredential"] == ["api-keys:/run/secrets/gateway-api-keys"]
+        assert '"$CREDENTIALS_DIRECTORY/api-keys"' in summary["files"][unit["ExecStart"]]
+        spec = parse_stack(summary["stackJson"], Path("/etc/local-llm/stack.json"))
+        assert spec.endpoint("gateway").unit == "litellm.service"
+        assert spec.gateway.api_key_file == "/run/credentials/litellm.service/api-keys"
+        assert spec.secret_files == ("/run/secrets/gateway-api-keys",)

@@ -155,6 +155,35 @@ def test_a_planted_secret_never_reaches_a_rendered_file(seed_specs, tmp_path):
         assert str(tmp_path / "keys") in contents["CONFIGURATION.md"]
 
 
+def test_open_webui_gets_the_keyed_gateways_first_key_at_start(seed_specs, tmp_path):
+    """Off NixOS as on it: the key file is Open WebUI's credential, and the rendered
+    ExecStartPre, run as systemd runs it, writes the env file the unit then reads."""
+    key = secrets.token_hex(20)
+    (tmp_path / "keys").write_text(f"# keys\n  {key}  \nsecond-key\n")
+    spec = json.loads(json.dumps(seed_specs["atlas"]))
+    spec["webui"] = {"enable": True}
+    (tmp_path / "input.json").write_text(json.dumps(spec))
+    out = tmp_path / "out"
+    done = run_render(str(tmp_path / "input.json"), "-o", str(out), "--etc-dir", str(out))
+    assert done.returncode == 0, done.stderr
+    unit = (out / "systemd" / "open-webui.service").read_text()
+    settings = [line.split("=", 1) for line in unit.splitlines() if "=" in line and not line.startswith("#")]
+    assert ["LoadCredential", "gateway-api-keys:/run/secrets/gateway-api-keys"] in settings
+    assert ["RuntimeDirectory", "open-webui"] in settings
+    [pre] = [value for name, value in settings if name == "ExecStartPre"]
+    env_files = [value for name, value in settings if name == "EnvironmentFile"]
+    assert "-/run/open-webui/gateway-key.env" in env_files, "optional: it does not exist before the first start"
+    credentials, runtime = tmp_path / "credentials", tmp_path / "run"
+    credentials.mkdir()
+    runtime.mkdir()
+    shutil.copy(tmp_path / "keys", credentials / "gateway-api-keys")
+    argv = [arg.replace("%d", str(credentials)).replace("/run/open-webui", str(runtime)) for arg in pre.split()]
+    ran = subprocess.run(argv, capture_output=True, text=True, timeout=30)
+    assert ran.returncode == 0, ran.stderr
+    assert (runtime / "gateway-key.env").read_text() == f"OPENAI_API_KEYS={key}\n"
+    assert key not in "".join(p.read_text() for p in out.rglob("*") if p.is_file())
+
+
 def test_rendered_units_pass_systemd_analyze_verify(seed_specs, tmp_path):
     analyze = systemd_analyze_bin()
     # Stand-ins at the paths the units name: verify checks that each ExecStart exists.
@@ -309,7 +338,7 @@ def test_without_nix_render_says_how_to_get_it(seed_inputs, tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_an_installed_wheel_renders(seed_inputs, tmp_path):
+def test_an_installed_wheel_renders(seed_specs, seed_inputs, tmp_path):
     """pip's wheel of the checkout carries nix/lib (llmctl/nixlib) and finds its data."""
     wheels = tmp_path / "wheels"
     built = subprocess.run(
@@ -350,3 +379,10 @@ def test_an_installed_wheel_renders(seed_inputs, tmp_path):
     )
     assert located.stdout.startswith(str(target))
     assert (out / "envoy.json").is_file()
+    # Every file nix/lib reads is in the wheel: a keyed gateway with Open WebUI needs the key script.
+    keyed = {**seed_specs["atlas"], "webui": {"enable": True}}
+    (tmp_path / "keyed.json").write_text(json.dumps(keyed))
+    done = run_render(str(tmp_path / "keyed.json"), "-o", str(tmp_path / "keyed"), env={"PYTHONPATH": str(target)})
+    assert done.returncode == 0, done.stderr
+    script = (tmp_path / "keyed" / "open-webui-gateway-key.sh").read_text()
+    assert script.startswith("# Usage: SCRIPT KEY_FILE ENV_FILE")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import click
 import pytest
@@ -26,6 +28,38 @@ def test_help_lists_every_command_group_with_examples(runner):
         assert name in result.output
     assert "Examples:" in result.output
     assert runner.invoke(cli, ["-h"]).output == result.output
+
+
+# What `llmctl --help` must not load: it imports every command module for the list of
+# commands, so a command that pulls these in at import time slows every start.
+HEAVY_AT_HELP = (
+    "importlib.metadata",  # llmctl.__version__ scans every installed distribution
+    "hashlib",
+    "requests",
+    "rich",
+    "gguf",
+    "jsonschema",
+    "yaml",
+    "jinja2",
+    "llmctl.gguf.reader",
+    "llmctl.hub.client",
+)
+
+
+def test_help_loads_no_heavy_module():
+    probe = (
+        "import sys\n"
+        "from llmctl.cli import cli\n"
+        "try:\n"
+        "    cli(['--help'], prog_name='llmctl')\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print(' '.join(sorted(sys.modules)), file=sys.stderr)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True)
+    loaded = set(done.stderr.split())
+    assert "llmctl.commands.download" in loaded  # the probe saw the command modules
+    assert [name for name in HEAVY_AT_HELP if name in loaded] == []
 
 
 def test_version_reports_the_package_version(runner):

@@ -240,13 +240,14 @@ def test_up_or_down_is_decided_by_the_endpoints_health_path(tmp_path, replays):
     assert services["webui"]["problems"][0].startswith("GET /no-such-health: HTTP 404")
 
 
-def status_on_gpu_host(tmp_path, backend: str, **endpoints):
+def status_on_gpu_host(tmp_path, backend: str, models: dict | None = None, **endpoints):
     """`llmctl status --json` for `endpoints` on a Strix Halo host whose spec plans `backend`."""
     document = {
         "version": 1,
         "modelsDir": str(tmp_path),
         "endpoints": endpoints,
         "gpu": {"backend": backend, "profile": "strix-halo", "memoryGiB": 120, "unifiedMemory": True},
+        "models": models or {},
     }
     path = tmp_path / "stack.json"
     path.write_text(json.dumps(document))
@@ -272,14 +273,19 @@ def test_an_ollama_model_on_the_cpu_where_a_gpu_is_planned_is_a_problem(tmp_path
         assert "running on the CPU where a vulkan GPU was planned" in verdict["summary"]
 
 
-def test_a_llama_server_whose_journal_shows_a_cpu_fallback_is_a_problem(tmp_path, monkeypatch):
-    recorded = Path(__file__).parent / "data" / "llama-logs" / "rocm-no-device-b11434.log"
+def replay_journal(tmp_path, monkeypatch, log: str) -> None:
+    """A journalctl on PATH that answers with a recorded llama-server start."""
+    recorded = Path(__file__).parent / "data" / "llama-logs" / log
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
-    journalctl = bin_dir / "journalctl"  # the host's journal, replayed from a recorded start
+    journalctl = bin_dir / "journalctl"
     journalctl.write_text(f'#!/bin/sh\ncat "{recorded}"\n')
     journalctl.chmod(0o755)
     monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+
+
+def test_a_llama_server_whose_journal_shows_a_cpu_fallback_is_a_problem(tmp_path, monkeypatch):
+    replay_journal(tmp_path, monkeypatch, "rocm-no-device-b11434.log")
     with ReplayServer("chat", llama_server_routes()) as server:
         result = status_on_gpu_host(tmp_path, "rocm", chat={"url": server.url, "unit": "local-llm-chat.service"})
     chat = by_name(json.loads(result.stdout))["chat"]
@@ -287,3 +293,17 @@ def test_a_llama_server_whose_journal_shows_a_cpu_fallback_is_a_problem(tmp_path
     (problem,) = chat["problems"]
     assert problem.startswith("chat: running on the CPU where a rocm GPU was planned")
     assert "no ROCm-capable device is detected" in problem and "HSA_OVERRIDE_GFX_VERSION" in problem
+
+
+def test_a_dedicated_model_declared_on_the_cpu_is_no_problem_on_a_gpu_host(tmp_path, monkeypatch):
+    """gpuLayers = 0 in the spec: the host's GPU is planned for other models; status judges
+    the server against its declared -ngl, as `llmctl verify` does."""
+    replay_journal(tmp_path, monkeypatch, "rocm-no-device-b11434.log")
+    chat = {"url": "", "unit": "local-llm-chat.service", "model": "small"}
+    with ReplayServer("chat", llama_server_routes()) as server:
+        chat["url"] = server.url
+        result = status_on_gpu_host(tmp_path, "rocm", models={"small": {"gpuLayers": 0}}, chat=chat)
+    chat_status = by_name(json.loads(result.stdout))["chat"]
+    assert chat_status["problems"] == [] and chat_status["state"] == "up", chat_status
+    assert chat_status["details"]["gpu_use"]["chat"]["ok"] is True
+    assert result.exit_code == 0

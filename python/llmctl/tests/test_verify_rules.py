@@ -149,15 +149,14 @@ def test_gpu_verdict_of_a_dedicated_server_uses_the_spec(stack_document):
     from pathlib import Path
 
     from llmctl.stack import parse_stack
-    from llmctl.status.gpu_use import HostFacts
-    from llmctl.verify.checks import gpu_evidence
+    from llmctl.status.gpu_use import HostFacts, server_verdict
 
     logs = Path(__file__).parent / "data" / "llama-logs"
     stack_document["models"]["devstral"]["gpuLayers"] = 24
     spec = parse_stack(stack_document)
     chat = spec.endpoints["chat"]
-    partial = gpu_evidence.server_verdict((logs / "rocm-partial-b11434.log").read_text(), spec, chat, HostFacts())
+    partial = server_verdict((logs / "rocm-partial-b11434.log").read_text(), spec, chat, HostFacts())
     assert partial.ok, "24 layers were declared, 24 offloaded"
     facts = HostFacts(device_access=False)
-    failed = gpu_evidence.server_verdict((logs / "rocm-no-device-b11434.log").read_text(), spec, chat, facts)
+    failed = server_verdict((logs / "rocm-no-device-b11434.log").read_text(), spec, chat, facts)
     assert not failed.ok and "render group" in failed.cause

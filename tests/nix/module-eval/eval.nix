@@ -145,7 +145,13 @@ else
         path = plain file;
         inherit (file) text;
       }) config.services.prometheus.ruleFiles;
-      exporters = lib.mapAttrs (_: e: { inherit (e) enable listenAddress port; } // lib.optionalAttrs (e ? enabledCollectors) { inherit (e) enabledCollectors; }) config.services.prometheus.exporters;
+      exporters = lib.mapAttrs (
+        _: e:
+        {
+          inherit (e) enable listenAddress port;
+        }
+        // lib.optionalAttrs (e ? enabledCollectors) { inherit (e) enabledCollectors; }
+      ) config.services.prometheus.exporters;
     };
     grafana = {
       inherit (config.services.grafana) enable provision;

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from llmctl.app import LazyGroup, RunContext
+from llmctl.options import STACK_HELP
 
 COMMANDS = {
     "stack": "llmctl.commands.stack:stack",
@@ -40,7 +41,7 @@ COMMANDS = {
     "stack_path",
     metavar="FILE",
     type=click.Path(dir_okay=False),
-    help="Stack spec to read (default: $LOCAL_LLM_STACK or /etc/local-llm/stack.json).",
+    help=STACK_HELP,
 )
 @click.pass_context
 def cli(ctx: click.Context, debug: bool, stack_path: str | None) -> None:

@@ -6,28 +6,35 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 
-def write_atomic(path: str | os.PathLike[str], text: str, mode: int = 0o644) -> None:
+def write_atomic(path: str | os.PathLike[str], text: str, mode: int = 0o644, *, durable: bool = True) -> None:
     """Write `text` to a temporary file in the same folder, fsync it, rename it
-    over `path` and fsync the folder, so the rename itself survives a crash."""
+    over `path` and fsync the folder, so the rename itself survives a crash.
+
+    `durable=False` leaves out both fsyncs, for a file rewritten every second (a
+    download's resume record): readers still see the old text or the new, but a power
+    cut may bring back the old one."""
+    import tempfile  # here: `llmctl status` reads folder_space and writes nothing
+
     path = Path(path)
     fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
+            if durable:
+                handle.flush()
+                os.fsync(handle.fileno())
         os.chmod(temporary, mode)
         os.replace(temporary, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temporary)
         raise
-    fsync_dir(path.parent)
+    if durable:
+        fsync_dir(path.parent)
 
 
 def fsync_dir(path: str | os.PathLike[str]) -> None:

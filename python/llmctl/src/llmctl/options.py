@@ -1,5 +1,5 @@
 """The click options several commands share, each declared once: `--stack`, `--json`,
-`--models-dir` (one type, one help) and `--no-cache`."""
+`--models-dir` (one type, one help), `--no-cache` and a status sweep's `--timeout`."""
 
 from __future__ import annotations
 
@@ -7,17 +7,14 @@ from pathlib import Path
 
 import click
 
-from llmctl.app import RunContext, run_context
+from llmctl.app import run_context
 
 STACK_HELP = "Stack spec to read (default: $LOCAL_LLM_STACK or /etc/local-llm/stack.json)."
 
 
 def _store_stack(ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
     if value is not None:
-        root = ctx.find_root()
-        if root.obj is None:
-            root.obj = RunContext()
-        root.obj.stack_path = value
+        run_context(ctx).stack_path = value
     return value
 
 

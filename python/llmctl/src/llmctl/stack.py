@@ -205,11 +205,19 @@ def load_stack(
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
         raise StackSpecError(f"stack spec {path} cannot be read: {error}") from error
+    return parse_stack_text(text, path, validate=validate)
+
+
+def parse_stack_text(
+    text: str, path: Path | None = None, *, where: str | None = None, validate: bool = True
+) -> StackSpec:
+    """The spec in `text`, a stack.json's content; `where` names it in errors (default: its path)."""
+    where = where or f"stack spec {path}"
     try:
         document = json.loads(text)
     except json.JSONDecodeError as error:
         raise StackSpecError(
-            f"stack spec {path}: not valid JSON at line {error.lineno}, column {error.colno}: {error.msg}"
+            f"{where}: not valid JSON at line {error.lineno}, column {error.colno}: {error.msg}"
         ) from error
     return parse_stack(document, path, validate=validate)
 

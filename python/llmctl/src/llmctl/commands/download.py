@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from llmctl.hub.parallel import DEFAULT_CONNECTIONS
+from llmctl.hub import DEFAULT_CONNECTIONS
 from llmctl.options import json_option, models_dir_option, resolve_models_dir, stack_option
 from llmctl.output import decimal_size, emit_json, info, table
 

@@ -68,12 +68,9 @@ def render(
     from llmctl.render.source import load_input
 
     if configuration_from is not None:
-        import json
+        from llmctl.render.document import configuration_from_file
 
-        from llmctl.render.document import configuration_markdown
-
-        text = configuration_markdown(json.loads(Path(configuration_from).read_text(encoding="utf-8")))
-        folder.write(Path(output), {Path("CONFIGURATION.md"): text})
+        folder.write(Path(output), {Path("CONFIGURATION.md"): configuration_from_file(Path(configuration_from))})
         return
     if source is None:
         raise UsageError("no INPUT given", hint="llmctl render FILE.json (the host's stack input), or --help")
@@ -112,7 +109,7 @@ def render(
     installed = []
     if do_install:
         if not yes and not click.confirm(
-            f"Install {len(targets)} files under {root} (units into etc/systemd/system)?"
+            f"Install {len(targets)} files under {root} (units into etc/systemd/system)?", err=True
         ):
             raise UsageError("not installed", hint="run again with --yes to install without asking")
         installed = folder.install(Path(root), rendered, targets)

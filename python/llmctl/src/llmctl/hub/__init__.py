@@ -2,3 +2,8 @@
 (`files`), resumable verified transfers (`transfer`, `hashing`), what a download
 reports and how it is shown (`progress`), `download()` itself (`download`) and remote
 GGUF headers read by HTTP Range (`headers`). Never imports llmctl.plan."""
+
+# Range requests in flight at once (bench/download_throughput.py measured 8). Here and
+# not in `parallel`, so that `llmctl download --help` shows it without importing the
+# transfer machinery (requests' client, hashlib).
+DEFAULT_CONNECTIONS = 8

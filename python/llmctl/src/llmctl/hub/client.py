@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote, urljoin, urlsplit
 
-from llmctl import __version__
-from llmctl.errors import HubError, LlmctlError
+import llmctl
+from llmctl.errors import NETWORK_HINT, HubError, LlmctlError
 from llmctl.hub.files import RemoteFile, is_safe_path
 
 DEFAULT_ENDPOINT = "https://huggingface.co"
@@ -92,7 +92,9 @@ class HubClient:
         self._token = token
         self.session = requests.Session()
         # Redirects are ours (see get); identity keeps byte offsets meaningful for Range.
-        self.session.headers.update({"User-Agent": f"llmctl/{__version__}", "Accept-Encoding": "identity"})
+        # llmctl.__version__ is read here, not at import: it scans the installed metadata.
+        user_agent = f"llmctl/{llmctl.__version__}"
+        self.session.headers.update({"User-Agent": user_agent, "Accept-Encoding": "identity"})
         self.session.trust_env = True
 
     def fork(self) -> HubClient:
@@ -121,7 +123,7 @@ class HubClient:
                     url, headers=request_headers, stream=stream, allow_redirects=False, timeout=TIMEOUT
                 )
             except requests.RequestException as error:
-                raise TransientError(f"{type(error).__name__} talking to {_host(url)}") from None
+                raise TransientError(f"{type(error).__name__} talking to {url_host(url)}") from None
             if response.is_redirect:
                 url = urljoin(url, response.headers["Location"])
                 response.close()
@@ -129,7 +131,7 @@ class HubClient:
             if response.status_code >= 500 or response.status_code == 429:
                 response.close()
                 raise TransientError(
-                    f"HTTP {response.status_code} from {_host(url)}",
+                    f"HTTP {response.status_code} from {url_host(url)}",
                     status=response.status_code,
                     retry_after=_seconds(response.headers.get("Retry-After")),
                 )
@@ -146,7 +148,7 @@ class HubClient:
                 return self.get(url, what=what, **kwargs)
             except TransientError as error:
                 if attempt == attempts - 1:
-                    raise HubError(f"{what}: {error} (gave up after {attempts} attempts)") from None
+                    raise HubError(f"{what}: {error} (gave up after {attempts} attempts)", hint=NETWORK_HINT) from None
                 time.sleep(backoff(attempt))
         raise AssertionError("unreachable")
 
@@ -164,7 +166,7 @@ class HubClient:
             return HubError(f"{what}: file not found in the repository")
         if status == 403:
             return HubError(f"{what}: access denied (HTTP 403)", hint=TOKEN_HINT)
-        return HubError(f"{what}: HTTP {status} from {_host(response.url)}")
+        return HubError(f"{what}: HTTP {status} from {url_host(response.url)}")
 
     # -- API --------------------------------------------------------------------------
 
@@ -209,7 +211,7 @@ class HubClient:
         try:
             response = self.session.head(url, headers=headers, allow_redirects=False, timeout=TIMEOUT)
         except requests.RequestException as error:
-            raise TransientError(f"{type(error).__name__} talking to {_host(url)}") from None
+            raise TransientError(f"{type(error).__name__} talking to {url_host(url)}") from None
         if response.status_code >= 400:
             raise self._error(response, url)
         etag = response.headers.get("X-Linked-Etag") or response.headers.get("ETag")
@@ -238,7 +240,7 @@ def _json(response, expected: type, what: str):
         data = None
     if not isinstance(data, expected):
         raise HubError(
-            f"{what}: the answer of {_host(response.url)} is not the Hub's JSON (HTTP {response.status_code})",
+            f"{what}: the answer of {url_host(response.url)} is not the Hub's JSON (HTTP {response.status_code})",
             hint="check HF_ENDPOINT and any proxy between this host and the Hub",
         )
     return data
@@ -262,6 +264,6 @@ def backoff(attempt: int) -> float:
     return min(0.25 * 2**attempt, 8.0)
 
 
-def _host(url: str) -> str:
-    parts = urlsplit(url)
-    return parts.netloc.rsplit("@", 1)[-1]
+def url_host(url: str) -> str:
+    """HOST[:PORT] of `url`, without any user:password@ (messages never show credentials)."""
+    return urlsplit(url).netloc.rsplit("@", 1)[-1]

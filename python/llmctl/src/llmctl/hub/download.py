@@ -10,11 +10,11 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from llmctl.errors import HubError, LlmctlError, QuantRequired, UsageError
+from llmctl.errors import NO_SPACE_HINT, HubError, LlmctlError, QuantRequired, UsageError
 from llmctl.fsutil import announce_change, free_bytes
-from llmctl.hub import files, transfer
+from llmctl.hub import DEFAULT_CONNECTIONS, files, transfer
 from llmctl.hub.client import HubClient, RepoRef, find_token
-from llmctl.hub.parallel import DEFAULT_CONNECTIONS, RangePool
+from llmctl.hub.parallel import RangePool
 from llmctl.hub.progress import Progress
 from llmctl.output import decimal_size
 
@@ -95,7 +95,7 @@ def download(
         raise HubError(
             f"not enough free space in {models_dir}: {decimal_size(result.to_write)} to write, "
             f"{decimal_size(result.free_bytes)} available",
-            hint="free some space, or pass --models-dir on a larger filesystem",
+            hint=NO_SPACE_HINT,
         )
     progress.begin(sum(f.unit.size for f in result.files if f.status == TO_DOWNLOAD))
     pool = RangePool(client, request.connections, progress)

@@ -31,16 +31,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from llmctl.errors import NO_SPACE, HubError, LlmctlError, from_os_error
-from llmctl.hub.client import HubClient, RepoRef, TransientError, backoff, clean_etag
+from llmctl.hub.client import HubClient, RepoRef, TransientError, backoff, clean_etag, url_host
 from llmctl.hub.files import RemoteFile
 from llmctl.hub.prefix_hash import PrefixHasher
 from llmctl.hub.progress import Progress
 from llmctl.hub.resume_record import ResumeRecord
 
-DEFAULT_CONNECTIONS = 8
 MIN_CHUNK = 4 << 20
 MAX_CHUNK = 64 << 20
 BLOCK = 1 << 20  # one read and one pwrite; 4 MiB was slower here, 256 KiB no faster
@@ -323,7 +321,7 @@ class RangePool:
                         self._give_back(chunk)
                         self.budget = max(1, self._alive - 1)
                         self._notes.append(
-                            f"{_host(chunk.job.direct_url or chunk.job.url)} refused a connection ({refused}); "
+                            f"{url_host(chunk.job.direct_url or chunk.job.url)} refused a connection ({refused}); "
                             f"continuing with {self.budget} connection{'s' * (self.budget > 1)}"
                         )
                     return
@@ -424,7 +422,7 @@ class RangePool:
             if job.single_stream:
                 note = f"{job.remote.path}: the server ignored Range; restarting from byte 0"
             else:
-                host = _host(job.direct_url or job.url)
+                host = url_host(job.direct_url or job.url)
                 note = f"{host} ignores Range: downloading {job.remote.path} over one connection"
             self._notes.append(note)
             self._received -= job.counted
@@ -550,7 +548,3 @@ def write_error(error: OSError, part: Path) -> LlmctlError:
         hint = f"free some space (the partial file in {part.parent} is kept and the next run resumes it)"
         return from_os_error(error, f"writing {part.name}", hint)
     return LlmctlError(f"cannot write {part}: {error.strerror}")
-
-
-def _host(url: str) -> str:
-    return urlsplit(url).netloc.rsplit("@", 1)[-1]

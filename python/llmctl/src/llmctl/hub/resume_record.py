@@ -14,9 +14,10 @@ sha256 over the whole file, checked before the file is installed.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from llmctl.fsutil import write_atomic
 
 IDENTITY = ("repo", "path", "size", "sha256", "git_oid")
 FORMAT = 2  # 1: a contiguous part without "done" (llmctl before parallel ranges)
@@ -76,22 +77,13 @@ class ResumeRecord:
             gaps.append([position, self.identity["size"]])
         return gaps
 
-    def clear(self) -> None:
-        self.done, self.etag, self.resumed = [], None, False
-
     def save(self, extra: list[tuple[int, int]] = ()) -> None:
         """Write the record, counting `extra` ranges (the written start of chunks in flight) too."""
         done = ResumeRecord(self.path, self.identity, done=[list(r) for r in self.done])
         for start, stop in extra:
             done.add(start, stop)
         text = json.dumps({"format": FORMAT, **self.identity, "etag": self.etag, "done": done.done})
-        temporary = self.path.with_name(self.path.name + ".tmp")
-        try:
-            temporary.write_text(text, encoding="utf-8")
-            os.replace(temporary, self.path)
-        except OSError:
-            temporary.unlink(missing_ok=True)
-            raise
+        write_atomic(self.path, text, durable=False)
 
 
 def held_bytes(record_path: Path, part: Path, identity: dict) -> int:

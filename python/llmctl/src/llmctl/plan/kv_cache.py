@@ -14,8 +14,10 @@ Sources (llama.cpp @0c1e57098 and the build we ship):
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from llmctl.plan.shape import ModelShape
+if TYPE_CHECKING:  # annotations only: `llmctl --help` reads KV_TYPES without the GGUF reader
+    from llmctl.plan.shape import ModelShape
 
 KV_PAD = 256
 # -ctk / -ctv values llama-server accepts (common/arg.cpp kv_cache_types).

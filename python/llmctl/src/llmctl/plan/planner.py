@@ -191,7 +191,7 @@ def check_request(shape: ModelShape, request: PlanRequest) -> None:
         heads = shape.head_k if kind == "K" else shape.head_v
         if block > 1 and any(h % block for h in heads if h):
             raise PlanInputError(f"a {kv_type} {kind} cache needs head sizes divisible by {block}")
-    if request.type_v not in ("f16", "f32", "bf16") and not request.flash_attn:
+    if request.type_v not in FULL_PRECISION_KV and not request.flash_attn:
         raise PlanInputError("a quantized V cache requires flash attention")
     if shape.is_mla and request.type_k != request.type_v:
         raise PlanInputError("MLA models need the same K and V cache type")
@@ -229,8 +229,9 @@ def plan(shape: ModelShape, request: PlanRequest, budget: Budget) -> Plan:
 def _fewest_expert_blocks(shape: ModelShape, request: PlanRequest, budget: Budget, gpu_layers: int) -> Plan:
     """The plan with the smallest --n-cpu-moe that fits at `gpu_layers` (the last tried when none does)."""
     low, high = 0, shape.n_layer
-    if _plan_at(shape, request, budget, gpu_layers, high).verdict == NO_FIT:
-        return _plan_at(shape, request, budget, gpu_layers, high)
+    every_block = _plan_at(shape, request, budget, gpu_layers, high)
+    if every_block.verdict == NO_FIT:
+        return every_block
     while low < high:  # fewer experts on the GPU never needs more GPU memory
         middle = (low + high) // 2
         if _plan_at(shape, request, budget, gpu_layers, middle).verdict == NO_FIT:

@@ -7,12 +7,24 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from llmctl.errors import LlmctlError
+from llmctl.errors import LlmctlError, RenderError
 
 TEMPLATE = "CONFIGURATION.md.j2"
+FACTS_HINT = "give the JSON of nix/lib's configurationFacts for the host, as the NixOS module does"
 
 
-def configuration_markdown(facts: dict[str, Any], plans: dict[str, dict[str, Any]] | None = None) -> str:
+def configuration_from_file(path: Path) -> str:
+    """CONFIGURATION.md from a file of nix/lib's configurationFacts (`--configuration-from`)."""
+    from llmctl.render.source import read_object
+
+    facts = read_object(path, "the configuration facts", FACTS_HINT)
+    return configuration_markdown(facts, origin=str(path))
+
+
+def configuration_markdown(
+    facts: dict[str, Any], plans: dict[str, dict[str, Any]] | None = None, *, origin: str = "the facts"
+) -> str:
+    """The document; facts without a key the template reads are a RenderError naming it."""
     from importlib import resources
 
     import jinja2
@@ -28,7 +40,10 @@ def configuration_markdown(facts: dict[str, Any], plans: dict[str, dict[str, Any
         undefined=jinja2.StrictUndefined,
     )
     environment.filters["code"] = lambda value: f"`{value}`"
-    text = environment.get_template(TEMPLATE).render(facts=facts, plans=plans or {})
+    try:
+        text = environment.get_template(TEMPLATE).render(facts=facts, plans=plans or {})
+    except jinja2.UndefinedError as error:
+        raise RenderError(f"{origin}: not nix/lib's configuration facts ({error.message})", hint=FACTS_HINT) from None
     return "\n".join(line.rstrip() for line in text.splitlines()).strip() + "\n"
 
 
@@ -41,13 +56,13 @@ def memory_plans(facts: dict[str, Any], stack_document: dict[str, Any]) -> dict[
     from llmctl.stack import parse_stack
 
     spec = parse_stack(stack_document)
+    budget = budget_for(None, None, spec.gpu)
     plans = {}
     for model in facts["models"]:
         path = _model_path(spec.models_dir, model.get("file"))
         if path is None:
             continue
         try:
-            budget = budget_for(None, None, spec.gpu)
             found = estimate(str(path), PlanRequest(ctx=model.get("contextSize")), budget, spec.models_dir).plan
         except LlmctlError as error:
             plans[model["name"]] = {"problem": error.message}

@@ -4,14 +4,13 @@ the table of files, path -> {format, content, install}."""
 from __future__ import annotations
 
 import json
-import subprocess
 import tempfile
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from llmctl.errors import RenderError
-from llmctl.render.source import nix_binary
+from llmctl.render.source import nix_binary, run_nix
 
 
 def nix_lib() -> Path:
@@ -39,22 +38,7 @@ def evaluate(
         given = Path(tmp) / "arguments.json"
         given.write_text(json.dumps(arguments), encoding="utf-8")
         expression = f"(import {nix_lib()}).render (builtins.fromJSON (builtins.readFile {given}))"
-        done = subprocess.run(
-            [nix_binary("nix-instantiate", "NIX_INSTANTIATE_BIN"), "--eval", "--strict", "--json", "-E", expression],
-            capture_output=True,
-            text=True,
-            stdin=subprocess.DEVNULL,
-            check=False,
-        )
-    if done.returncode != 0:
-        raise RenderError(f"nix/lib refused the stack input: {_nix_message(done.stderr)}", hint="fix the stack input")
-    return json.loads(done.stdout)["files"]
-
-
-def _nix_message(stderr: str) -> str:
-    """The `throw` message (or the first error line) of nix-instantiate's output."""
-    lines = [line.strip() for line in stderr.splitlines() if line.strip() and not line.startswith("trace:")]
-    for line in lines:
-        if "local-llm:" in line:
-            return line[line.index("local-llm:") :]
-    return lines[0].removeprefix("error: ") if lines else "nix-instantiate failed"
+        nix_instantiate = nix_binary("nix-instantiate", "NIX_INSTANTIATE_BIN")
+        command = [nix_instantiate, "--eval", "--strict", "--json", "-E", expression]
+        output = run_nix(command, "nix/lib refused the stack input", hint="fix the stack input")
+    return json.loads(output)["files"]

@@ -37,18 +37,16 @@ def _configuration(content: Any, files: dict[str, Any]) -> str:
 def _llama_swap(_content: Any, files: dict[str, Any]) -> str:
     """What `llmctl discover` writes for this stack: the GGUF files in the models folder if
     it exists here, else the declared entries only (discovery rewrites it on the host)."""
-    from llmctl.library.inventory import Inventory
-    from llmctl.serving.discovery import discover
-    from llmctl.serving.swap_config import build_swap_config
+    from llmctl.library.inventory import Inventory, load
+    from llmctl.serving.discovery import discover_inventory
     from llmctl.stack import parse_stack
 
     spec = parse_stack(files["stack.json"]["content"])
     if spec.models_dir.is_dir():
-        return discover(spec.models_dir, spec, use_cache=False).text
-    from llmctl.flags import probe
-
-    empty = Inventory(root=spec.models_dir, models=[], projectors=[], invalid=[], skipped=[])
-    return build_swap_config(empty, spec, probe(spec.llama_server.binary).capabilities).to_yaml(str(spec.models_dir))
+        inventory = load(spec.models_dir, use_cache=False)
+    else:
+        inventory = Inventory(root=spec.models_dir, models=[], projectors=[], invalid=[], skipped=[])
+    return discover_inventory(inventory, spec).text
 
 
 # How each format is written; a new format (for a new kind of output) goes here.

@@ -32,22 +32,23 @@ def load_input(source: str, *, flake: Path | None = None) -> dict[str, Any]:
     """The stack input named by `source`: FILE.json, FILE.nix, or HOST of `flake`."""
     path = Path(source)
     if path.suffix == ".json" or (path.is_file() and path.suffix != ".nix"):
-        return _json_file(path)
+        return read_object(path)
     if path.suffix == ".nix":
         return _nix_file(path)
     return _flake_host(source, flake or Path.cwd())
 
 
-def _json_file(path: Path) -> dict[str, Any]:
+def read_object(
+    path: Path, what: str = "the stack input", hint: str = "give the stack input as JSON or a .nix file"
+) -> dict[str, Any]:
+    """The JSON object in `path` (`what` it should hold names it in errors)."""
     try:
         value = json.loads(path.read_text(encoding="utf-8"))
     except OSError as error:
         raise RenderError(f"cannot read {path}: {error.strerror or error}") from error
     except ValueError as error:
-        raise RenderError(
-            f"{path} is not JSON: {error}", hint="give the stack input as JSON or a .nix file"
-        ) from error
-    return _attrset(value, path)
+        raise RenderError(f"{path} is not JSON: {error}", hint=hint) from error
+    return _attrset(value, path, what, hint)
 
 
 def _nix_file(path: Path) -> dict[str, Any]:
@@ -60,7 +61,7 @@ def _nix_file(path: Path) -> dict[str, Any]:
         "--json",
         str(path.resolve()),
     ]
-    return _attrset(json.loads(_run(command, f"evaluating {path}")), path)
+    return _attrset(json.loads(run_nix(command, f"evaluating {path} failed")), path)
 
 
 def _flake_host(host: str, flake: Path) -> dict[str, Any]:
@@ -75,18 +76,27 @@ def _flake_host(host: str, flake: Path) -> dict[str, Any]:
         "evaluating a host needs the flake's nixpkgs; elsewhere write the input to a file with "
         f"`nix eval .#nixosConfigurations.{host}.config.services.local-llm.stackInput --json > {host}.json`"
     )
-    return _attrset(json.loads(_run(command, f"evaluating host {host}", hint)), Path(host))
+    return _attrset(json.loads(run_nix(command, f"evaluating host {host} failed", hint)), Path(host))
 
 
-def _run(command: list[str], what: str, hint: str | None = None) -> str:
+def run_nix(command: list[str], failure: str, hint: str | None = None) -> str:
+    """stdout of a Nix command; when it fails, a RenderError `failure: <nix's reason>`."""
     done = subprocess.run(command, capture_output=True, text=True, stdin=subprocess.DEVNULL, check=False)
     if done.returncode != 0:
-        lines = [line for line in done.stderr.strip().splitlines() if line and not line.startswith("trace:")]
-        raise RenderError(f"{what} failed: {lines[0] if lines else f'exit {done.returncode}'}", hint=hint)
+        raise RenderError(f"{failure}: {_nix_reason(done.stderr, done.returncode)}", hint=hint)
     return done.stdout
 
 
-def _attrset(value: Any, origin: Path) -> dict[str, Any]:
+def _nix_reason(stderr: str, code: int) -> str:
+    """nix/lib's `throw` message (`local-llm: ...`), else Nix's first error line."""
+    lines = [line.strip() for line in stderr.splitlines() if line.strip() and not line.startswith("trace:")]
+    for line in lines:
+        if "local-llm:" in line:
+            return line[line.index("local-llm:") :]
+    return lines[0].removeprefix("error: ") if lines else f"exit {code}"
+
+
+def _attrset(value: Any, origin: Path, what: str = "the stack input", hint: str | None = None) -> dict[str, Any]:
     if not isinstance(value, dict):
-        raise RenderError(f"{origin}: the stack input must be an attribute set (a JSON object)")
+        raise RenderError(f"{origin}: {what} must be an attribute set (a JSON object)", hint=hint)
     return value

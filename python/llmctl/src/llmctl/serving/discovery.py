@@ -31,7 +31,12 @@ def discover(
     folder: Path, spec: StackSpec, llama_swap_version: int | None = None, *, use_cache: bool = True
 ) -> Discovery:
     """The llama-swap config for every usable model in `folder`, merged with `spec`."""
-    inventory = load(folder, use_cache=use_cache)
+    return discover_inventory(load(folder, use_cache=use_cache), spec, llama_swap_version)
+
+
+def discover_inventory(inventory: Inventory, spec: StackSpec, llama_swap_version: int | None = None) -> Discovery:
+    """The llama-swap config for the models of `inventory` (commands spelled for the
+    stack's llama-server as `--help` describes it), merged with `spec`."""
     probed = probe(spec.llama_server.binary)
     config = build_swap_config(inventory, spec, probed.capabilities, llama_swap_version)
     return Discovery(inventory, config, probed, config.to_yaml(str(inventory.root)))

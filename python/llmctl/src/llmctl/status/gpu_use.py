@@ -14,12 +14,15 @@ and carries on with every buffer in host memory. `judge_server` turns the log
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from llmctl.status.server_log import ServerRun
+if TYPE_CHECKING:
+    from llmctl.stack import Endpoint, StackSpec
+    from llmctl.status.server_log import ServerRun
 
 GPU, PARTIAL, CPU, UNKNOWN = "gpu", "partial", "cpu", "unknown"
 GPU_BACKENDS = ("rocm", "vulkan", "cuda")
+LLAMA_SERVER_ROLES = ("chat", "embedding", "rerank")  # the spec's dedicated llama-servers
 
 
 @dataclass(frozen=True)
@@ -183,6 +186,30 @@ def _where_logs(facts: HostFacts) -> str:
     return f"check `journalctl -u {unit}`; the journal may have rotated since the model was loaded"
 
 
+def planned_layers(spec: StackSpec, endpoint: Endpoint) -> int | None:
+    """The -ngl the spec asks of a dedicated server (None: the profile's default, every layer)."""
+    declared = spec.models.get(endpoint.model or "")
+    layers = declared.gpu_layers if declared is not None else None
+    return layers if isinstance(layers, int) else None
+
+
+def server_verdict(
+    journal: str, spec: StackSpec, endpoint: Endpoint, facts: HostFacts, model_path: str | None = None
+) -> GpuUse:
+    """The GPU verdict on the latest llama-server start in `journal` (of `model_path` when
+    the journal holds several models, as llama-swap's does), against what the spec plans
+    for `endpoint`: `llmctl status` and `llmctl verify` judge alike."""
+    from llmctl.status.server_log import last_run  # its patterns compile only where a log is read
+
+    return judge_server(
+        last_run(journal, model_path),
+        spec.gpu.backend,
+        planned_layers=planned_layers(spec, endpoint) if endpoint.name in LLAMA_SERVER_ROLES else None,
+        targets=spec.gpu.targets,
+        facts=facts,
+    )
+
+
 def judge_ollama(models: list[dict[str, Any]], backend: str | None) -> list[tuple[str, GpuUse]]:
     """Per loaded model of Ollama's /api/ps: size_vram is the part in GPU memory."""
     verdicts = []
@@ -217,17 +244,16 @@ def judge_ollama(models: list[dict[str, Any]], backend: str | None) -> list[tupl
     return verdicts
 
 
-def annotate(services: list, spec, deadline: float) -> None:
+def annotate(services: list, spec: StackSpec, deadline: float) -> None:
     """`llmctl status`: add each model server's GPU verdict (details["gpu_use"]) and make a
     CPU fallback where the spec plans a GPU a problem of the service."""
-    import time
-
-    from llmctl.status.journal import unit_journal
-    from llmctl.status.server_log import last_run
-
     backend = spec.gpu.backend
     if not expects_gpu(backend):
         return
+    import time
+
+    from llmctl.status.journal import unit_journal  # subprocess: only where a journal is read
+
     for service in services:
         if not service.enabled:
             continue
@@ -239,7 +265,7 @@ def annotate(services: list, spec, deadline: float) -> None:
             endpoint = spec.endpoints.get(service.name)
             text = unit_journal(endpoint.unit, deadline - time.monotonic()) if endpoint and endpoint.unit else None
             if text:
-                verdicts = [(service.name, judge_server(last_run(text), backend, targets=spec.gpu.targets))]
+                verdicts = [(service.name, server_verdict(text, spec, endpoint, HostFacts(unit=endpoint.unit)))]
         if verdicts:
             service.details["gpu_use"] = {name: verdict.to_json() for name, verdict in verdicts}
         for name, verdict in verdicts:

@@ -1,17 +1,12 @@
 """What the GPU check reads off the checked host, as plain functions (tested without
-a host): the unit's properties (`systemctl show`), the owners of the GPU device
-nodes, and the spec's expectations. The verdict itself is status.gpu_use's, on the
-llama-server start status.server_log finds in the journal."""
+a host): the unit's properties (`systemctl show`) and the owners of the GPU device
+nodes. The verdict itself is status.gpu_use's (`server_verdict`, the one `llmctl
+status` gives too), on the llama-server start status.server_log finds in the journal."""
 
 from __future__ import annotations
 
 import shlex
 
-from llmctl.stack import Endpoint, StackSpec
-from llmctl.status.gpu_use import GpuUse, HostFacts, judge_server
-from llmctl.status.server_log import last_run
-
-LLAMA_SERVER_ROLES = ("chat", "embedding", "rerank")
 # Device nodes a backend opens (their group must be one of the service's).
 GPU_DEVICES = {
     "rocm": ("/dev/kfd", "/dev/dri/renderD128"),
@@ -47,24 +42,3 @@ def device_access(backend: str, nodes: dict[str, tuple[str, int]], groups: set[s
     if not present:
         return None
     return all(mode & 0o006 == 0o006 or (group in groups and mode & 0o060 == 0o060) for group, mode in present)
-
-
-def planned_layers(spec: StackSpec, endpoint: Endpoint) -> int | None:
-    """The -ngl the spec asks of a dedicated server (None: the profile's default, every layer)."""
-    declared = spec.models.get(endpoint.model or "")
-    layers = declared.gpu_layers if declared is not None else None
-    return layers if isinstance(layers, int) else None
-
-
-def server_verdict(
-    journal: str, spec: StackSpec, endpoint: Endpoint, facts: HostFacts, model_path: str | None = None
-) -> GpuUse:
-    """The GPU verdict on the latest llama-server start in `journal` (of `model_path` when
-    the journal holds several models, as llama-swap's does)."""
-    return judge_server(
-        last_run(journal, model_path),
-        spec.gpu.backend,
-        planned_layers=planned_layers(spec, endpoint) if endpoint.name in LLAMA_SERVER_ROLES else None,
-        targets=spec.gpu.targets,
-        facts=facts,
-    )

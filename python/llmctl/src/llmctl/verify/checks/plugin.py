@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import pytest
 
 from llmctl.errors import StackSpecError
-from llmctl.stack import DEFAULT_STACK_PATH, StackSpec, load_stack, parse_stack
+from llmctl.stack import DEFAULT_STACK_PATH, StackSpec, load_stack, parse_stack_text
 
 HEALTH_TIMEOUT_S = 10.0
 GPU_SERVICES = ("chat", "embedding", "rerank", "llamaSwap", "ollama")  # what runs models
@@ -47,11 +47,9 @@ def read_host_stack(hosts: str) -> StackSpec:
             f"stack spec {DEFAULT_STACK_PATH} does not exist on {target}",
             hint="deploy services.local-llm there, or compare the host with a spec file: --stack FILE",
         )
-    try:
-        document = json.loads(remote.content_string)
-    except ValueError as error:
-        raise StackSpecError(f"stack spec {DEFAULT_STACK_PATH} on {target}: not valid JSON ({error})") from error
-    return parse_stack(document, DEFAULT_STACK_PATH)
+    return parse_stack_text(
+        remote.content_string, DEFAULT_STACK_PATH, where=f"stack spec {DEFAULT_STACK_PATH} on {target}"
+    )
 
 
 class PresetStack:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from llmctl.status.gpu_use import UNKNOWN, HostFacts, expects_gpu, judge_ollama
+from llmctl.status.gpu_use import UNKNOWN, HostFacts, expects_gpu, judge_ollama, server_verdict
 from llmctl.verify.checks import gpu_evidence, rules
 from llmctl.verify.checks.plugin import REQUEST_TIMEOUT_S
 
@@ -191,7 +191,7 @@ def test_gpu_really_used(host, http, stack, gpu_service):
     if gpu_service.name == "llamaSwap":
         verdicts = _llama_swap_verdicts(http, stack, gpu_service, journal, facts)
     else:
-        verdicts = [(gpu_service.name, gpu_evidence.server_verdict(journal, stack, gpu_service, facts))]
+        verdicts = [(gpu_service.name, server_verdict(journal, stack, gpu_service, facts))]
     failed = [f"{name}: {v.message()}" for name, v in verdicts if not v.ok and v.state != UNKNOWN]
     if failed:
         fail("; ".join(failed))
@@ -227,9 +227,7 @@ def _llama_swap_verdicts(http, stack, service, journal: str, facts: HostFacts) -
     for entry in (e for e in running if isinstance(e, dict)):
         props = http("GET", f"{entry.get('proxy', '').rstrip('/')}/props") if entry.get("proxy") else None
         model_path = props.json().get("model_path") if props is not None and props.status == 200 else None
-        verdicts.append(
-            (str(entry.get("model")), gpu_evidence.server_verdict(journal, stack, service, facts, model_path))
-        )
+        verdicts.append((str(entry.get("model")), server_verdict(journal, stack, service, facts, model_path)))
     if not verdicts:
         pytest.skip("llama-swap runs no model: nothing to check")
     return verdicts
