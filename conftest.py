@@ -5,6 +5,7 @@ The helpers live in tests/testkit; this file only turns them into fixtures.
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -25,6 +26,18 @@ from testkit.prometheus import start_prometheus
 
 def pytest_configure(config) -> None:
     _tools.UNDER_PYTEST = True  # a missing tool now skips (or fails) the test instead of raising
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Under LOCAL_LLM_REQUIRE_TOOLS=1 (./dev test, CI) no test may pass by skipping: a skip
+    from anywhere (not only testkit.tools.missing) is reported as a failure with its reason."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.skipped and not hasattr(report, "wasxfail") and os.environ.get("LOCAL_LLM_REQUIRE_TOOLS") == "1":
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        report.outcome = "failed"
+        report.longrepr = f"skipped under LOCAL_LLM_REQUIRE_TOOLS=1, where nothing may skip: {reason}"
 
 
 @pytest.fixture(autouse=True)

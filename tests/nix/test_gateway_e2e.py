@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
 
 from testkit import openai_client as api
 from testkit.local_stack import local_stack
+from testkit.waiting import wait_until
 
 
 @pytest.fixture(scope="module")
@@ -106,15 +106,6 @@ def test_api_keys_from_a_file(tmp_path):
         assert str(running.work_dir / "api-keys") in config_text
 
 
-def wait_for(condition, timeout: float = 20.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.2)
-    return False
-
-
 def test_failover_to_the_fallback_and_back(tmp_path):
     with local_stack(work_dir=tmp_path, with_fallback=True) as running:
 
@@ -131,7 +122,9 @@ def test_failover_to_the_fallback_and_back(tmp_path):
             assert where.get("chat-fallback") == 1
 
         running.start_server("chat")
-        assert wait_for(lambda: ask()[0] == {"chat": 1}), "traffic did not return to the restarted primary"
+        wait_until(
+            lambda: ask()[0] == {"chat": 1}, what="traffic back on the restarted primary", timeout=20, interval=0.2
+        )
         for _ in range(3):
             assert ask()[0] == {"chat": 1}
 

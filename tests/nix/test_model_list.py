@@ -13,6 +13,8 @@ from openai import OpenAI
 from testkit import openai_client as api
 from testkit.local_stack import MODEL_NAMES, OLLAMA_MODEL, local_stack
 from testkit.nixeval import nix_eval
+from testkit.ollama import start_ollama
+from testkit.waiting import wait_until
 
 
 @pytest.fixture(scope="module")
@@ -78,13 +80,16 @@ def test_every_listed_model_routes_where_the_list_says(stack):
 
 
 def test_the_rest_is_listed_while_ollama_is_down(stack):
+    port = stack.ollama.info["port"]
     stack.ollama.stop()
     try:
         owners = dict(listed(stack.base_url))
         assert OLLAMA_MODEL not in owners
         assert set(declared()) <= set(owners) and owners["qwen"] == "llamaSwap"
     finally:
-        stack.ollama = None  # stopped for good; later tests do not need it
+        # Back on its port with its models folder, for the tests after this one.
+        stack.ollama = start_ollama(work_dir=stack.work_dir, environment=stack.ollama_environment, port=port)
+        wait_until(lambda: OLLAMA_MODEL in dict(listed(stack.base_url)), what="Ollama listed again", interval=0.5)
 
 
 def test_the_rest_is_listed_while_llama_swap_hangs_or_fails(stack):

@@ -117,9 +117,20 @@ def test_the_dashboard_preview_draws_every_panel_with_data(monitored):
 
 
 def test_a_killed_backend_fires_its_alerts(monitored):
-    """Last in this module: the embedding server stays dead."""
+    """The embedding server killed, then started again for whatever runs after this test."""
     stack, prometheus, _ = monitored
     stack.servers["embedding"].kill()
+    try:
+        check_the_alerts_of_a_dead_embedding_server(prometheus)
+    finally:
+        stack.start_server("embedding")
+        # Scraped again, and seen up by the exporter's sweeps too (its samples are a scrape behind).
+        prometheus.wait_for("every target up again", lambda: all(t["health"] == "up" for t in prometheus.targets()))
+        prometheus.wait_for("every service up for the exporter", lambda: prometheus.query("min(local_llm_up) == 1"))
+
+
+def check_the_alerts_of_a_dead_embedding_server(prometheus) -> None:
+    """Its alerts fire, and only its."""
 
     def firing():
         alerts = [a for a in prometheus.alerts() if a["state"] == "firing"]

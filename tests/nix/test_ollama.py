@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 
 import pytest
 
@@ -15,6 +14,7 @@ from testkit import tiny_models
 from testkit.local_stack import MODEL_NAMES, OLLAMA_MODEL, local_stack
 from testkit.nixeval import nix_eval
 from testkit.ollama import create_model
+from testkit.waiting import wait_until
 
 
 @pytest.fixture(scope="module")
@@ -121,8 +121,6 @@ def test_llmctl_status_shows_the_loaded_model_until_keep_alive_0_unloads_it(stac
     unload = api.post_json(f"{url}/api/generate", {"model": OLLAMA_MODEL, "keep_alive": 0}, timeout=60)
     assert unload.json()["done_reason"] == "unload"
     # The answer comes when the unload is scheduled; the runner stops right after.
-    deadline = time.monotonic() + 30
-    while ollama_ps(url) and time.monotonic() < deadline:
-        time.sleep(0.2)
+    wait_until(lambda: ollama_ps(url) == [], what="/api/ps empty after keep_alive 0", interval=0.2)
     assert ollama_ps(url) == []
     assert llmctl_status(stack.stack_file)["ollama"]["models"] == []

@@ -20,7 +20,7 @@ from llmctl.render.outputs import texts
 from testkit.local_stack import local_spec, write_models
 from testkit.openai_client import chat, embed, rerank
 from testkit.processes import free_port, http_status, start_process
-from testkit.tools import llama_server_bin, missing
+from testkit.tools import docker_compose_bin, llama_server_bin, systemd_analyze_bin
 
 REPO = Path(__file__).resolve().parents[2]
 SEED_FILES = {
@@ -186,9 +186,7 @@ def test_open_webui_gets_the_keyed_gateways_first_key_at_start(seed_specs, tmp_p
 
 
 def test_rendered_units_pass_systemd_analyze_verify(seed_specs, tmp_path):
-    analyze = shutil.which("systemd-analyze")
-    if analyze is None:
-        missing("systemd-analyze (Debian's systemd) is not installed")
+    analyze = systemd_analyze_bin()
     # Stand-ins at the paths the units name: verify checks that each ExecStart exists.
     bindir = tmp_path / "bin"
     bindir.mkdir()
@@ -286,9 +284,7 @@ def test_every_flag_of_the_table_has_its_env_form_in_the_real_binary():
 
 
 def test_compose_yaml_passes_docker_compose_config(seed_specs, tmp_path):
-    compose = shutil.which("docker-compose")
-    if compose is None:
-        missing("docker-compose (Debian's docker-compose package) is not installed")
+    compose = docker_compose_bin()
     # env_file entries must exist: the host's secret file too (a stand-in here).
     secret = tmp_path / "open-webui.env"
     secret.write_text("WEBUI_SECRET_KEY=stand-in\n")

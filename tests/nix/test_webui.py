@@ -3,12 +3,15 @@ keyed gateway's key through the script the NixOS unit runs before it starts."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from llmctl.cli import cli
 from testkit import openai_client as api
 from testkit.local_stack import local_stack
 from testkit.nixeval import nix_eval
@@ -17,6 +20,7 @@ from testkit.open_webui import api as webui_api
 from testkit.open_webui import sign_up_admin
 
 GATEWAY_KEY = "sk-webui-test"
+WEBUI_LOCK = Path(__file__).resolve().parents[2] / "requirements" / "webui.txt"
 
 
 def webui_settings(spec: dict) -> dict:
@@ -31,6 +35,12 @@ def run_key_script(settings: dict, key_file, env_file) -> subprocess.CompletedPr
         text=True,
         timeout=30,
     )
+
+
+def installed_version() -> str:
+    """The Open WebUI release ./dev installs (requirements/webui.txt)."""
+    (line,) = [line for line in WEBUI_LOCK.read_text().splitlines() if line.startswith("open-webui==")]
+    return line.split("==", 1)[1].strip()
 
 
 def read_env_file(path) -> dict[str, str]:
@@ -134,3 +144,11 @@ def test_open_webui_as_the_module_deploys_it_lists_the_keyed_gateways_models(ope
         # Signing up is closed after the first admin (ENABLE_SIGNUP=False).
         with pytest.raises(AssertionError, match="HTTP 403"):
             sign_up_admin(webui.info["url"], email="second@example.org")
+        # `llmctl status` reads the real Open WebUI's answers (the status tests use a replay).
+        document = stack.stack_json_copy()
+        document["endpoints"]["webui"] = {"url": webui.info["url"]}
+        spec = stack.write_stack_json(document, "webui.json")
+        result = CliRunner().invoke(cli, ["--stack", str(spec), "status", "--json"])
+        (service,) = [s for s in json.loads(result.stdout)["services"] if s["name"] == "webui"]
+        assert (service["state"], service["problems"]) == ("up", []), service
+        assert service["version"] == installed_version()

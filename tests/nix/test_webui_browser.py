@@ -13,16 +13,10 @@ import pytest
 
 from testkit import openai_client as api
 from testkit.local_stack import local_stack
-from testkit.nixeval_modules import evaluate_host
+from testkit.waiting import wait_until
 
-HOSTS = Path(__file__).resolve().parents[2] / "nix" / "hosts"
 EMAIL, PASSWORD = "admin@example.org", "correct horse battery"
 PROMPT = "Say hello."
-
-
-def nas01_webui_environment() -> dict[str, str]:
-    """Open WebUI's unit environment as the module tier renders it for nas-01."""
-    return evaluate_host(HOSTS / "nas-01" / "local-llm.nix")["units"]["open-webui"]["environment"]
 
 
 class Page:
@@ -40,17 +34,16 @@ class Page:
     def wait_for(self, what: str, find, timeout: float = 90.0):
         from selenium.common.exceptions import StaleElementReferenceException
 
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                found = find()
-            except StaleElementReferenceException:  # the page re-rendered while we looked
-                found = None
-            if found:
-                return found
-            time.sleep(0.25)
-        self.shot(f"timeout-{what.replace(' ', '-')}")
-        raise AssertionError(f"Open WebUI: no {what} within {timeout:.0f} s (screenshots in {self.shots})")
+        shot_name = "timeout-" + what.replace(" ", "-")
+
+        return wait_until(
+            find,
+            what=f"Open WebUI's {what}",
+            timeout=timeout,
+            interval=0.25,
+            ignoring=(StaleElementReferenceException,),  # the page re-rendered while we looked
+            detail=lambda: f"screenshot: {self.shot(shot_name)}",
+        )
 
     def visible(self, css: str):
         from selenium.webdriver.common.by import By
@@ -128,8 +121,9 @@ class Page:
 
 
 @pytest.mark.timeout(900)
-def test_sign_up_pick_every_gateway_model_and_get_a_streamed_answer(open_webui, browser, tmp_path):
-    environment = nas01_webui_environment()
+def test_sign_up_pick_every_gateway_model_and_get_a_streamed_answer(module_eval, open_webui, browser, tmp_path):
+    # Open WebUI's unit environment as the module tier renders it for nas-01.
+    environment = module_eval("nas-01")["units"]["open-webui"]["environment"]
     # What nas-01's unit gets from us and from upstream, as rendered.
     assert environment["ENABLE_SIGNUP"] == "False" and environment["OFFLINE_MODE"] == "True"
     assert environment["DATA_DIR"].startswith("/var/lib/open-webui/")

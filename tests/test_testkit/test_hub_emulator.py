@@ -6,13 +6,13 @@ import hashlib
 import http.client
 import json
 import threading
-import time
 from urllib.parse import urlsplit
 
 import pytest
 
 from testkit.hub_emulator import HubEmulator
 from testkit.token_bucket import TokenBucket
+from testkit.waiting import wait_until
 
 REPO = "emu-org/Emu-GGUF"
 FILE = "Emu-Q4_K_M.gguf"
@@ -165,16 +165,37 @@ def test_model_info_lists_siblings_with_lfs_metadata_for_huggingface_hub(hub):
     assert sibling["lfs"] == {"sha256": hub.repos[REPO].files[FILE].sha256, "size": len(CONTENT), "pointerSize": 134}
 
 
-def test_the_per_connection_cap_paces_each_connection(hub):
+class _FakeClockBucket(TokenBucket):
+    """The emulator's bucket on a clock of its own that only its waits move: how long the
+    cap made a response take, without reading the wall clock."""
+
+    def __init__(self, rate: float, burst: int | None = None):
+        self.now = 0.0
+        super().__init__(rate, burst, clock=lambda: self.now)
+
+    def take(self, wanted: int, wait=None) -> int:
+        def sleep(seconds: float) -> bool:
+            self.now += seconds
+            return False
+
+        return super().take(wanted, sleep)
+
+
+def test_the_per_connection_cap_paces_each_connection(hub, monkeypatch):
+    made: list[_FakeClockBucket] = []
+
+    def bucket(rate: float) -> _FakeClockBucket:
+        made.append(_FakeClockBucket(rate))
+        return made[-1]
+
+    monkeypatch.setattr("testkit.hub_emulator.TokenBucket", bucket)
     rate = 2 << 20
     hub.rate_per_connection = rate
-    started = time.monotonic()
     status, _, body = _get(_cdn_url(hub))
-    elapsed = time.monotonic() - started
     assert status == 200 and body == CONTENT
-    burst = TokenBucket(rate).burst
-    # A lower bound only (a busy machine makes it slower, never faster).
-    assert elapsed >= (len(CONTENT) - burst) / rate * 0.95
+    (bucket,) = made
+    # Every byte past the first burst waited for its tokens.
+    assert bucket.now >= (len(CONTENT) - bucket.burst) / rate - 1e-6
 
 
 def test_token_bucket_grants_at_most_burst_and_refills_at_the_rate():
@@ -202,8 +223,5 @@ def _api(hub, path: str):
     return json.loads(conn.getresponse().read())
 
 
-def _wait_for(condition, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not reached"
-        time.sleep(0.02)
+def _wait_for(condition) -> None:
+    wait_until(condition, what="the emulator's log", timeout=10, interval=0.02)

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import html
 import re
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -23,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from testkit.prometheus import Prometheus
+from testkit.tools import ToolMissing, chromium_bin
 
 WIDTH, ROW, GAP = 1500, 26, 8  # page width, one grid row and the gap between rows, in px
 COLOURS = ("#73bf69", "#f2cc0c", "#5794f2", "#ff780a", "#b877d9", "#f2495c", "#8ab8ff", "#fade2a")
@@ -117,9 +117,7 @@ from Prometheus scraping the local stack; a preview of the provisioned Grafana d
 
 def screenshot(page: Path, out: Path, height: int) -> None:
     """Headless Chromium's screenshot of `page` (the Debian package; root needs --no-sandbox)."""
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    if chromium is None:
-        raise SystemExit("chromium not found: apt-get install chromium")
+    chromium = chromium_bin()
     argv = [
         chromium,
         "--headless=new",
@@ -166,4 +164,7 @@ def main(out: Path, seconds: float = 180.0) -> None:
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]), float(sys.argv[2]) if len(sys.argv) > 2 else 180.0)
+    try:
+        main(Path(sys.argv[1]), float(sys.argv[2]) if len(sys.argv) > 2 else 180.0)
+    except ToolMissing as error:  # one line, no traceback
+        raise SystemExit(str(error)) from None

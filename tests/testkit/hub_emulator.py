@@ -153,28 +153,23 @@ class HubEmulator:
     def start(self) -> HubEmulator:
         for role in ("hub", "cdn"):
             server = QuietHTTPServer(("127.0.0.1", 0), _Handler)
-            server.daemon_threads = True
             server.emulator = self
             server.role = role
-            threading.Thread(
-                target=server.serve_forever, args=(0.05,), name=f"hub-emulator-{role}", daemon=True
-            ).start()
-            self._servers.append(server)
+            self._servers.append(server.start(f"hub-emulator-{role}"))
         return self
 
     def stop(self) -> None:
         self.stopping.set()
         for server in self._servers:
-            server.shutdown()
-            server.server_close()
+            server.stop()
 
     @property
     def endpoint(self) -> str:
-        return f"http://127.0.0.1:{self._servers[0].server_address[1]}"
+        return self._servers[0].url
 
     @property
     def cdn_endpoint(self) -> str:
-        return f"http://127.0.0.1:{self._servers[1].server_address[1]}"
+        return self._servers[1].url
 
     def file_url(self, repo_id: str, path: str) -> str:
         return f"{self.endpoint}/{repo_id}/resolve/main/{quote(path)}"

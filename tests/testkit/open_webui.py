@@ -9,11 +9,9 @@ changed here; tests override the backend URLs they point elsewhere.
 
 from __future__ import annotations
 
-import json
-import urllib.error
-import urllib.request
 from pathlib import Path
 
+from testkit.openai_client import get, post_json
 from testkit.processes import ManagedProcess, free_port, http_status, start_process
 from testkit.tools import open_webui_bin
 
@@ -73,17 +71,14 @@ def start_open_webui(
 
 
 def api(url: str, path: str, payload: dict | None = None, token: str | None = None, timeout: float = 60.0):
-    """JSON in, JSON out; an HTTP error raises with its body."""
-    data = None if payload is None else json.dumps(payload).encode()
-    request = urllib.request.Request(f"{url}{path}", data=data, method="GET" if data is None else "POST")
-    request.add_header("Content-Type", "application/json")
-    if token:
-        request.add_header("Authorization", f"Bearer {token}")
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            return json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        raise AssertionError(f"{request.method} {path}: HTTP {error.code} {error.read()[:500]!r}") from None
+    """JSON in, JSON out (GET without a payload, POST with one); an HTTP error raises with its body."""
+    if payload is None:
+        method, reply = "GET", get(f"{url}{path}", api_key=token, timeout=timeout)
+    else:
+        method, reply = "POST", post_json(f"{url}{path}", payload, api_key=token, timeout=timeout)
+    if reply.status >= 400:
+        raise AssertionError(f"{method} {path}: HTTP {reply.status} {reply.body[:500]!r}")
+    return reply.json()
 
 
 def sign_up_admin(url: str, email: str = "admin@example.org", password: str = "correct horse battery") -> str:

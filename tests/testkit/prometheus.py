@@ -24,22 +24,10 @@ from pathlib import Path
 from typing import Any
 
 from testkit.processes import ManagedProcess, free_port, http_status, start_process
-from testkit.tools import require_tool
+from testkit.tools import node_exporter_bin, prometheus_bin, promtool_bin
+from testkit.waiting import wait_until
 
 RULES_FILE = "local-llm.rules.yml"
-
-
-def prometheus_bin() -> Path:
-    return require_tool("PROMETHEUS_BIN", "prometheus")
-
-
-def promtool_bin() -> Path:
-    return require_tool("PROMTOOL_BIN", "promtool")
-
-
-def node_exporter_bin() -> Path:
-    # Debian names it prometheus-node-exporter; upstream's binary is node_exporter.
-    return require_tool("NODE_EXPORTER_BIN", "prometheus-node-exporter")
 
 
 def promtool(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess:
@@ -93,16 +81,13 @@ class Prometheus:
     def wait_for(self, what: str, condition: Callable[[], Any], timeout: float = 90.0) -> Any:
         """Poll `condition` until it returns something true; its value is returned. Fails
         with Prometheus' log when it never does (the deadline is a guard, not a measure)."""
-        deadline = time.monotonic() + timeout
-        while True:
-            found = condition()
-            if found:
-                return found
-            if time.monotonic() > deadline:
-                raise AssertionError(
-                    f"{what}: not within {timeout:.0f} s\n--- Prometheus log ---\n{self.process.log_tail()}"
-                )
-            time.sleep(0.5)
+        return wait_until(
+            condition,
+            what=what,
+            timeout=timeout,
+            interval=0.5,
+            detail=lambda: f"--- Prometheus log ---\n{self.process.log_tail()}",
+        )
 
     def stop(self) -> None:
         self.process.stop()

@@ -1,4 +1,12 @@
-"""Stand-ins for the services that cannot run here (Ollama, llama-swap, Open WebUI).
+"""Replays of llama-swap, Ollama, Open WebUI and llama-server answers, for what the real
+programs cannot show here.
+
+- llama-swap cannot be installed: the Go module proxy refuses its module (403), so its
+  replay is the only llama-swap any test talks to; no test runs the real one.
+- Ollama, Open WebUI and llama-server do run for real (tests/nix/test_ollama.py,
+  test_webui*.py, test_local_stack.py, ...). Their replays stay where the real program
+  cannot give the answer: a fault on demand, or a GPU host's figures (Ollama's
+  `size_vram`, a llama-server llama-swap started) on this machine without a GPU.
 
 Each answers with the JSON shapes documented in shared/reference/serving-apis.md,
 on a free loopback port, from the standard library's http.server. A `fault` makes
@@ -143,24 +151,22 @@ class ReplayServer:
             raise ValueError(f"unknown fault {self.fault!r}; one of {FAULTS}")
         self._released = threading.Event()
         self._server = QuietHTTPServer(("127.0.0.1", 0), self._handler())
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True, name=f"replay-{self.name}")
 
     @property
     def port(self) -> int:
-        return self._server.server_address[1]
+        return self._server.port
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return self._server.url
 
     def start(self) -> ReplayServer:
-        self._thread.start()
+        self._server.start(f"replay-{self.name}")
         return self
 
     def stop(self) -> None:
         self._released.set()
-        self._server.shutdown()
-        self._server.server_close()
+        self._server.stop()
 
     def __enter__(self) -> ReplayServer:
         return self.start()

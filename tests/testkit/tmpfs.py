@@ -1,4 +1,7 @@
-"""A small tmpfs mounted over a folder for one test: a disk that really fills up or refuses writes."""
+"""A small tmpfs mounted over a folder for one test: a disk that really fills up or refuses writes.
+
+Mounting needs root (CI runs as root): elsewhere the test is skipped with the reason, and
+under LOCAL_LLM_REQUIRE_TOOLS=1 it fails instead of passing unseen."""
 
 from __future__ import annotations
 
@@ -6,7 +9,7 @@ import contextlib
 import subprocess
 from pathlib import Path
 
-import pytest
+from testkit.tools import missing
 
 
 @contextlib.contextmanager
@@ -15,7 +18,7 @@ def tmpfs(path: Path, size: str = "16m"):
     path.mkdir(parents=True, exist_ok=True)
     mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)], capture_output=True)
     if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
+        missing(f"cannot mount a tmpfs here (needs root): {mounted.stderr.decode().strip()}")
     try:
         yield path
     finally:

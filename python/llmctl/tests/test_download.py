@@ -8,7 +8,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from click.testing import CliRunner
 from llmctl.cli import cli
 from llmctl.fsutil import CHANGE_MARKER
 from testkit.tmpfs import read_only, tmpfs
+from testkit.waiting import wait_until
 
 REPO = "fake-org/Tiny-Llama-GGUF"
 Q4 = "Tiny-Llama-Q4_K_M.gguf"
@@ -230,7 +230,7 @@ def test_two_concurrent_downloads_of_one_file_do_not_corrupt_it(hub, models, tmp
     first = _spawn(hub, models, tmp_path / "first.log")
     assert hub.stalled.wait(30), "the first download never started"
     second = _spawn(hub, models, tmp_path / "second.log")
-    _wait_for(lambda: "waiting for another download" in (tmp_path / "second.log").read_text())
+    wait_until(lambda: "waiting for another download" in (tmp_path / "second.log").read_text(), what="the wait")
     hub.release.set()
     assert first.wait(60) == 0, (tmp_path / "first.log").read_text()
     assert second.wait(60) == 0, (tmp_path / "second.log").read_text()
@@ -245,7 +245,7 @@ def test_resume_after_sigkill_asks_for_what_the_record_held(hub, models, tmp_pat
     part = models / ".partial/fake-org--Tiny-Llama-GGUF" / (Q4 + ".part")
     assert hub.stalled.wait(30), (tmp_path / "killed.log").read_text()
     # The record counts the written start of the chunk in flight (saved every second).
-    _wait_for(lambda: _record(part).get("done") == [[0, 2 << 20]])
+    wait_until(lambda: _record(part).get("done") == [[0, 2 << 20]], what="the record of 2 MiB")
     process.send_signal(signal.SIGKILL)
     process.wait(10)
     assert _visible(models) == []
@@ -272,7 +272,7 @@ def test_a_full_disk_gives_a_clear_error_and_leaves_nothing_visible(hub, tmp_pat
         process = _spawn(hub, small, tmp_path / "full.log")
         assert hub.stalled.wait(30), (tmp_path / "full.log").read_text()
         part = small / ".partial/fake-org--Tiny-Llama-GGUF" / (Q4 + ".part")
-        _wait_for(lambda: _record(part).get("done") == [[0, 1 << 20]])
+        wait_until(lambda: _record(part).get("done") == [[0, 1 << 20]], what="the record of 1 MiB")
         (small / "filler").write_bytes(b"\0" * (_free(small) - 100_000))
         hub.release.set()
         assert process.wait(60) == 1
@@ -309,10 +309,3 @@ def _spawn(hub, models: Path, log: Path, quant: str = "Q4_K_M") -> subprocess.Po
     argv = [sys.executable, "-m", "llmctl", "download", REPO, quant, "--no-mmproj", "--models-dir", str(models)]
     with open(log, "w") as handle:
         return subprocess.Popen(argv, env=env, stdout=handle, stderr=subprocess.STDOUT)
-
-
-def _wait_for(condition, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not reached"
-        time.sleep(0.05)

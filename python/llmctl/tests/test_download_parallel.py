@@ -18,6 +18,7 @@ import pytest
 from llmctl.fsutil import CHANGE_MARKER
 from testkit.hub_emulator import overlap
 from testkit.tmpfs import tmpfs
+from testkit.waiting import wait_until
 
 REPO = "big-org/Big-GGUF"
 BIG = "Big-Model-Q4_K_M.gguf"
@@ -85,13 +86,6 @@ def _visible(models: Path) -> list[str]:
     )
 
 
-def _wait_for(condition, timeout: float = 30.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"{what} not reached"
-        time.sleep(0.05)
-
-
 def _in_flight_bytes(hub, since: int, size: int) -> int:
     """Bytes that unfinished responses (the chunks in flight) had sent."""
     total = 0
@@ -108,7 +102,7 @@ def _in_flight_bytes(hub, since: int, size: int) -> int:
 def _wait_recorded(part: Path, hold: int, log: Path) -> None:
     """Until the record counts every byte before `hold` but the last block a worker still
     fills (blocks are written whole) and has stopped growing (saved every second)."""
-    _wait_for(lambda: _held(part) >= hold - BLOCK, what=f"the record holding {hold} bytes ({log.read_text()})")
+    wait_until(lambda: _held(part) >= hold - BLOCK, what=f"the record holding {hold} bytes", detail=log.read_text)
     before = -1
     while _held(part) != before:
         before = _held(part)

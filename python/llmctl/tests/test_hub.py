@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from http.server import BaseHTTPRequestHandler
 
 import pytest
@@ -84,13 +83,11 @@ class _LoginPage(BaseHTTPRequestHandler):
 
 
 def test_an_answer_that_is_not_the_hubs_json_is_a_hub_error():
-    server = QuietHTTPServer(("127.0.0.1", 0), _LoginPage)
-    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
+    server = QuietHTTPServer(("127.0.0.1", 0), _LoginPage).start()
     try:
-        client = HubClient(endpoint=f"http://127.0.0.1:{server.server_address[1]}")
+        client = HubClient(endpoint=server.url)
         with pytest.raises(HubError, match="not the Hub's JSON") as raised:
             client.resolve_revision(REPO)
         assert "HF_ENDPOINT" in raised.value.hint
     finally:
-        server.shutdown()
-        server.server_close()
+        server.stop()

@@ -16,6 +16,7 @@ import pytest
 
 from llmctl.gguf.summary import SummaryCache
 from llmctl.library.inventory import scan
+from testkit.tools import missing
 
 
 def place(folder: Path, source: Path, name: str | None = None) -> Path:
@@ -158,7 +159,7 @@ def test_unreadable_folder_as_an_unprivileged_user(tiny_models):
     import tempfile
 
     if os.geteuid() != 0:
-        pytest.skip("needs root to drop privileges")
+        missing("needs root to drop privileges (./dev test in CI runs as root)")
     # pytest's tmp_path is private to root; nobody must reach this folder.
     base = Path(tempfile.mkdtemp(prefix="llmctl-unreadable-"))
     try:

@@ -94,6 +94,14 @@ def test_exporter_text_has_the_model_and_no_duplicate_of_a_dedicated_servers_cou
     assert "llamacpp:" not in text
 
 
+def watch(stack_file, **popen) -> subprocess.Popen:
+    """`llmctl status --watch` with Ctrl-C's default meaning: a shell that starts pytest in
+    the background hands its children SIGINT ignored, and Python then never raises
+    KeyboardInterrupt, so the SIGINT below would not end the process."""
+    argv = [sys.executable, "-m", "llmctl", "--stack", str(stack_file), "status", "--watch", "--interval", "0.5"]
+    return subprocess.Popen(argv, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL), **popen)
+
+
 def json_lines(process, count: int) -> list[dict]:
     return [json.loads(process.stdout.readline()) for _ in range(count)]
 
@@ -102,8 +110,7 @@ def json_lines(process, count: int) -> list[dict]:
 def test_json_lines_off_a_terminal_carry_the_rate_and_sigint_ends_cleanly(stack_file, server):
     """stdout is a pipe: one JSON document per sweep without --json. Summed over the
     sweeps, rate x window is every token generated meanwhile."""
-    argv = [sys.executable, "-m", "llmctl", "--stack", str(stack_file), "status", "--watch", "--interval", "0.5"]
-    process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = watch(stack_file, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         (first,) = json_lines(process, 1)
         assert "rate_window_s" not in first
@@ -125,9 +132,8 @@ def test_json_lines_off_a_terminal_carry_the_rate_and_sigint_ends_cleanly(stack_
 @pytest.mark.timeout(120)
 def test_live_table_on_a_terminal_and_sigint_ends_it(stack_file, server):
     primary, secondary = pty.openpty()
-    argv = [sys.executable, "-m", "llmctl", "--stack", str(stack_file), "status", "--watch", "--interval", "0.5"]
     env = {**os.environ, "COLUMNS": "120", "LINES": "40", "TERM": "xterm-256color"}
-    process = subprocess.Popen(argv, stdin=secondary, stdout=secondary, stderr=secondary, env=env)
+    process = watch(stack_file, stdin=secondary, stdout=secondary, stderr=secondary, env=env)
     os.close(secondary)
     screen = b""
     try:
