@@ -342,8 +342,14 @@ def test_without_nix_render_says_how_to_get_it(seed_inputs, tmp_path):
 def test_an_installed_wheel_renders(seed_specs, seed_inputs, tmp_path):
     """pip's wheel of the checkout carries nix/lib (llmctl/nixlib) and finds its data."""
     wheels = tmp_path / "wheels"
+    # Built from a copy (links followed, as in an sdist): setuptools writes build/ into the
+    # source folder, which must stay the checkout's own.
+    source = tmp_path / "source"
+    shutil.copytree(
+        REPO / "python" / "llmctl", source, ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__")
+    )
     built = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(wheels), str(REPO / "python" / "llmctl")],
+        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(wheels), str(source)],
         capture_output=True,
         text=True,
         timeout=300,
