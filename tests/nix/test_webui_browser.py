@@ -5,6 +5,7 @@ headless Chromium. Screenshots are kept in the test's folder (the path is printe
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from pathlib import Path
@@ -69,11 +70,20 @@ class Page:
         for close in self.button("Okay, Let's Go!"):  # the release notes shown once
             close.click()
 
-    def model_selector(self) -> list[str]:
+    def model_selector(self, expected: set[str]) -> list[str]:
+        """The models the opened selector lists, once it lists `expected` (it fills in
+        while it opens: the first look may miss some), or what it lists after the wait."""
         self.wait_for("model selector", lambda: self.visible("#model-selector-model-button"))[0].click()
-        options = self.wait_for("models in the selector", lambda: self.visible("[id^=model-option-]"))
+        listed: list[str] = []
+
+        def every_model() -> bool:
+            listed[:] = [option.get_attribute("data-value") for option in self.visible("[id^=model-option-]")]
+            return expected <= set(listed)
+
+        with contextlib.suppress(AssertionError):  # the test says which are missing
+            self.wait_for("every model in the selector", every_model, timeout=30)
         self.shot("model-selector")
-        return [option.get_attribute("data-value") for option in options]
+        return listed
 
     def choose(self, model: str) -> None:
         def click() -> bool:
@@ -144,9 +154,9 @@ def test_sign_up_pick_every_gateway_model_and_get_a_streamed_answer(module_eval,
         print(f"\nscreenshots: {page.shots}")
         page.sign_up_first_admin()
 
-        listed = page.model_selector()
         gateway = [model["id"] for model in api.get(f"{stack.base_url}/models").json()["data"]]
         assert len(gateway) == 16
+        listed = page.model_selector(set(gateway))
         assert set(gateway) <= set(listed), f"missing in the selector: {sorted(set(gateway) - set(listed))}"
 
         page.choose("tiny-chat")

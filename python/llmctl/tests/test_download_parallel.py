@@ -4,6 +4,7 @@ object that changes, a disk that fills up."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -86,15 +87,19 @@ def _visible(models: Path) -> list[str]:
     )
 
 
+def _length(entry: dict, size: int) -> int:
+    """Bytes the request asked for."""
+    first, _, last = entry["range"][6:].partition("-")
+    return (int(last) + 1 if last else size) - int(first)
+
+
 def _in_flight_bytes(hub, since: int, size: int) -> int:
     """Bytes that unfinished responses (the chunks in flight) had sent."""
     total = 0
     for entry in hub.log[since:]:
         if entry["file"] != BIG or entry["method"] != "GET" or entry["status"] != 206:
             continue
-        first, _, last = entry["range"][6:].partition("-")
-        length = (int(last) + 1 if last else size) - int(first)
-        if entry["bytes_sent"] < length:
+        if entry["bytes_sent"] < _length(entry, size):
             total += entry["bytes_sent"]
     return total
 
@@ -222,6 +227,53 @@ def test_a_connection_cap_of_two_against_eight_connections(hub, models, tmp_path
     assert hub.peak_connections == 2
     refused = [e for e in hub.log if e["status"] == status]
     assert len(refused) <= 12, f"{len(refused)} refused requests: the workers past the cap must stop, not hammer"
+
+
+def _big(hub_emulator, tmp_path, size: int = 96 * MiB):
+    """A repository whose one file lasts past the connection probe's window."""
+    return hub_emulator.add_repo(REPO, {BIG: _content(tmp_path / "probe.gguf", size, "probe")}).files[BIG]
+
+
+@contextlib.contextmanager
+def _busy_cpu():
+    """Every core kept busy by a spinning process (a machine whose CPU is the limit)."""
+    spinners = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(os.cpu_count() or 1)]
+    try:
+        yield
+    finally:
+        for spinner in spinners:
+            spinner.kill()
+            spinner.wait()
+
+
+def test_by_default_throttled_connections_open_up_to_eight(hub_emulator, models, tmp_path):
+    blob = _big(hub_emulator, tmp_path)
+    hub_emulator.rate_per_connection = 8 * MiB  # a CDN edge: each connection capped, the CPU idle
+    assert _run(hub_emulator, models, tmp_path / "log") == 0, (tmp_path / "log").read_text()
+    assert _sha(models / REPO / BIG) == blob.sha256
+    assert hub_emulator.peak_connections == 8
+    assert "staying at 2" not in (tmp_path / "log").read_text()
+
+
+def test_by_default_a_busy_cpu_keeps_two_connections(hub_emulator, models, tmp_path):
+    blob = _big(hub_emulator, tmp_path)
+    hub_emulator.rate_per_connection = 8 * MiB  # more connections would pay, if the CPU could take them
+    with _busy_cpu():
+        assert _run(hub_emulator, models, tmp_path / "log") == 0, (tmp_path / "log").read_text()
+    assert _sha(models / REPO / BIG) == blob.sha256
+    log = (tmp_path / "log").read_text()
+    assert "busy with 2 connections: more would not be faster; staying at 2" in log, log
+    assert hub_emulator.peak_connections == 2
+
+
+def test_a_chosen_number_of_connections_is_not_probed(hub_emulator, models, tmp_path):
+    blob = _big(hub_emulator, tmp_path)
+    hub_emulator.rate_per_connection = 8 * MiB
+    with _busy_cpu():
+        assert _run(hub_emulator, models, tmp_path / "log", "Q4_K_M", "--connections", "6") == 0
+    assert _sha(models / REPO / BIG) == blob.sha256
+    assert "staying at" not in (tmp_path / "log").read_text()
+    assert hub_emulator.peak_connections == 6
 
 
 def test_an_object_that_changes_mid_download_restarts_cleanly(hub, models, tmp_path):

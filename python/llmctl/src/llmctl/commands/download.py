@@ -34,10 +34,11 @@ from llmctl.output import decimal_size, emit_json, info, table
 @click.option(
     "--connections",
     type=click.IntRange(1, 64),
-    default=DEFAULT_CONNECTIONS,
-    show_default=True,
     metavar="N",
-    help="Range requests in flight at once, shared by all files (1: one stream). Fewer when the server caps them.",
+    help=(
+        "Range requests in flight at once, shared by all files (1: one stream); fewer when the server caps them. "
+        f"Default: up to {DEFAULT_CONNECTIONS}, kept only when they download faster than 2."
+    ),
 )
 @json_option
 @stack_option

@@ -3,7 +3,8 @@
 reports and how it is shown (`progress`), `download()` itself (`download`) and remote
 GGUF headers read by HTTP Range (`headers`). Never imports llmctl.plan."""
 
-# Range requests in flight at once (bench/download_throughput.py measured 8). Here and
-# not in `parallel`, so that `llmctl download --help` shows it without importing the
-# transfer machinery (requests' client, hashlib).
+# Range requests in flight at once when --connections is not given: at most 8
+# (bench/download_throughput.py measured 8 against throttled connections), kept only
+# where they beat 2 (`connection_probe`). Here and not in `parallel`, so that
+# `llmctl download --help` shows it without importing the transfer machinery.
 DEFAULT_CONNECTIONS = 8

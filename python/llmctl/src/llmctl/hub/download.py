@@ -12,7 +12,7 @@ from pathlib import Path
 
 from llmctl.errors import NO_SPACE_HINT, HubError, LlmctlError, QuantRequired, UsageError
 from llmctl.fsutil import announce_change, free_bytes
-from llmctl.hub import DEFAULT_CONNECTIONS, files, transfer
+from llmctl.hub import files, transfer
 from llmctl.hub.client import HubClient, RepoRef, find_token
 from llmctl.hub.parallel import RangePool
 from llmctl.hub.progress import Progress
@@ -30,7 +30,9 @@ class DownloadRequest:
     revision: str = "main"
     projectors: bool = True
     token_file: str | os.PathLike[str] | None = None
-    connections: int = DEFAULT_CONNECTIONS  # the budget every file of the download shares
+    # The budget every file of the download shares; None: up to DEFAULT_CONNECTIONS,
+    # as many as pay (hub.connection_probe).
+    connections: int | None = None
 
 
 @dataclass

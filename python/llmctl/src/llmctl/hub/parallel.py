@@ -17,9 +17,10 @@ Servers that do not play along get one clean answer each, said on the progress:
   - the object changed (another ETag or size mid-file, or 416): the Hub's metadata is
     read again and the file restarts from byte 0 (at most twice a run);
   - anything else transient: the chunk is retried where it stopped, with backoff.
-Measured choices (bench/download_throughput.py, docs/llmctl.md): 8 connections,
-adaptive chunks, 1 MiB blocks written by each worker itself (a single writer thread
-cost more CPU and twice the memory for no speed), hashing as chunks complete.
+Measured choices (bench/download_throughput.py, docs/llmctl.md): up to 8 connections
+(2 until `connection_probe` has seen whether the CPU is the limit), adaptive chunks,
+1 MiB blocks written by each worker itself (a single writer thread cost more CPU and
+twice the memory for no speed), hashing as chunks complete.
 """
 
 from __future__ import annotations
@@ -33,7 +34,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from llmctl.errors import NO_SPACE, HubError, LlmctlError, from_os_error
+from llmctl.hub import DEFAULT_CONNECTIONS
 from llmctl.hub.client import HubClient, RepoRef, TransientError, backoff, clean_etag, url_host
+from llmctl.hub.connection_probe import ConnectionProbe
 from llmctl.hub.files import RemoteFile
 from llmctl.hub.prefix_hash import PrefixHasher
 from llmctl.hub.progress import Progress
@@ -46,6 +49,7 @@ MAX_FAILURES = 8  # consecutive failed attempts of a chunk without progress
 MAX_RESTARTS = 2  # restarts of one file in a run (the object changed)
 SAVE_EVERY = 1.0  # seconds between record saves while chunks are in flight
 TICK = 0.2  # seconds between progress updates
+PROBE_TICK = 0.02  # ... and between looks while the connection probe decides
 
 
 def identity_of(ref: RepoRef, remote: RemoteFile) -> dict:
@@ -141,12 +145,15 @@ class _Retire(Exception):
 
 
 class RangePool:
-    """N connections shared by every file of a download (the budget shrinks when a
-    server caps connections)."""
+    """Up to N connections shared by every file of a download (the probe keeps more
+    than two only where they pay; the budget shrinks when a server caps connections)."""
 
-    def __init__(self, client: HubClient, connections: int, progress: Progress):
+    def __init__(self, client: HubClient, connections: int | None, progress: Progress):
+        """`connections`: exactly that many (fewer when capped); None: up to
+        DEFAULT_CONNECTIONS, as many as the probe finds worth it."""
         self.client = client
-        self.budget = max(1, connections)
+        self.budget = max(1, connections or DEFAULT_CONNECTIONS)
+        self._probe = ConnectionProbe(self.budget, probing=connections is None)
         self.progress = progress
         self._lock = threading.Condition()
         self._jobs: list[_FileJob] = []
@@ -188,9 +195,10 @@ class RangePool:
         shown, saved, first = 0, time.monotonic(), True
         while True:
             with self._lock:
+                self._consult_probe()
                 self._staff()
                 if not first:  # the first round looks at once (a resumed file may be complete)
-                    self._lock.wait(TICK)
+                    self._lock.wait(TICK if self._probe.decided else PROBE_TICK)
                 first = False
                 notes, self._notes = self._notes, []
                 received, fatal = self._received, self._fatal
@@ -211,14 +219,25 @@ class RangePool:
             if all(job.installed or job.error is not None for job in open_jobs):
                 return
 
+    def _limit(self) -> int:
+        return min(self.budget, self._probe.allowed)
+
+    def _consult_probe(self) -> None:
+        """Let the probe see the bytes so far (called with the lock held)."""
+        if self._probe.decided:
+            return
+        self._probe.observe(time.monotonic(), self._received)
+        if self._probe.verdict is not None:
+            self._notes.append(self._probe.verdict)
+
     def _staff(self) -> None:
-        """Keep up to `budget` workers while chunks wait (called with the lock held)."""
+        """Keep up to `_limit()` workers while chunks wait (called with the lock held)."""
         waiting = sum(
             1 if job.single_stream else max(1, sum(b - a for a, b in job.unassigned) // MIN_CHUNK)
             for job in self._jobs
             if self._can_take(job)
         )
-        while self._alive < self.budget and waiting:
+        while self._alive < self._limit() and waiting:
             self._alive += 1
             waiting -= 1
             thread = threading.Thread(target=self._work, name="llmctl-range", daemon=True)
