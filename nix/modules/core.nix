@@ -28,6 +28,7 @@ let
       '';
   # services.ollama creates its own static user (home /var/lib/ollama); it cannot be ours.
   sharesOllamaUser = cfg.ollama.enable && cfg.user == config.services.ollama.user;
+  account = config.users.users.${cfg.user};
 in
 {
   options.services.local-llm = {
@@ -52,7 +53,12 @@ in
       type = lib.types.str;
       default = "local-llm";
       example = "llm";
-      description = "User owning the models folder and running the llama-servers and discovery.";
+      description = ''
+        User owning the models folder and running the llama-servers and discovery. Made
+        a system user in {option}`services.local-llm.group` unless another module defines
+        it (root, a normal user): that account is kept as it is and only joins the groups
+        of the GPU device nodes. Ollama's user is refused (services.ollama creates it).
+      '';
     };
 
     group = lib.mkOption {
@@ -135,11 +141,13 @@ in
         }
       ];
       users.users.${cfg.user} = lib.mkIf (!sharesOllamaUser) {
-        isSystemUser = true;
-        inherit (cfg) group;
-        home = generators.paths.stateDir;
         # The groups of the GPU device nodes.
         extraGroups = (import ../lib/hardening.nix).gpuGroups;
+        # A user of our own becomes a system user in our group, at home in the state
+        # folder; one another module defines (root, a normal user) keeps its account.
+        isSystemUser = lib.mkIf (!account.isNormalUser && account.uid == null) (lib.mkDefault true);
+        group = lib.mkIf (!account.isNormalUser) (lib.mkDefault cfg.group);
+        home = lib.mkIf (!account.isNormalUser) (lib.mkDefault generators.paths.stateDir);
       };
       users.groups.${cfg.group} = { };
 

@@ -141,3 +141,34 @@ def test_without_a_dataset_folders_come_from_tmpfiles(module_eval, host):
     summary = module_eval(host)
     assert "local-llm-dataset" not in summary["units"]
     assert "d /var/lib/local-llm/models 0755 local-llm local-llm - -" in summary["tmpfiles"]
+
+
+GPU_GROUPS = ["render", "video"]
+USERS = {
+    # services.local-llm.user, what the host defines, the account the evaluation gives
+    "our own default": ("local-llm", "", ("local-llm", "/var/lib/local-llm", True)),
+    "another name of our own": ("llm", "", ("local-llm", "/var/lib/local-llm", True)),
+    "root": ("root", "", ("root", "/root", False)),
+    "a normal user": ("alice", "users.users.alice.isNormalUser = true;", ("users", "/home/alice", False)),
+    "a system user of the host": (
+        "svc",
+        'users.users.svc = { isSystemUser = true; group = "svc"; home = "/srv/svc"; }; users.groups.svc = { };',
+        ("svc", "/srv/svc", True),
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(USERS))
+def test_a_user_another_module_defines_keeps_its_account(tmp_path, case):
+    """Our user's scalars are defaults: root or a host's user is not a conflict, and
+    only gets the GPU groups."""
+    user, defined, (group, home, system) = USERS[case]
+    body = f'services.local-llm = {{ enable = true; llamaSwap.enable = true; user = "{user}"; }};'
+    host = host_file(tmp_path, f"{{ {body} {defined} }}")
+    for lib in nixpkgs_libs():
+        summary = evaluate_host(host, lib=lib)
+        account = summary["users"][user]
+        assert (account["group"], account["home"], account["isSystemUser"]) == (group, home, system)
+        assert sorted(account["extraGroups"]) == GPU_GROUPS
+        assert summary["assertions"] == []
+        assert summary["units"]["local-llm-discover"]["serviceConfig"]["User"] == user
