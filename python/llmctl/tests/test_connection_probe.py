@@ -34,6 +34,7 @@ def test_an_idle_cpu_opens_every_connection_after_one_window():
     seen = _drive(probe, cpu)
     opened = seen.index(8) * 0.02
     assert seen[0] == FEW and seen[-1] == 8 and probe.decided and probe.verdict is None
+    assert not probe.looking
     assert opened == pytest.approx(0.1 + WINDOW, abs=0.03), "the window starts with the first byte"
 
 
@@ -43,6 +44,18 @@ def test_a_busy_cpu_stays_with_the_few_and_says_so(busy):
     probe = ConnectionProbe(8, cpu=cpu)
     assert set(_drive(probe, cpu)) == {FEW} and probe.decided
     assert f"{busy:.0%} busy with {FEW} connections" in probe.verdict and probe.verdict.endswith(f"staying at {FEW}")
+
+
+def test_the_window_is_open_from_the_first_byte_to_the_decision():
+    cpu = _Cpu(busy=0.1)
+    probe = ConnectionProbe(8, cpu=cpu)
+    probe.observe(0.0, 0)
+    assert not probe.looking, "no bytes yet: nothing to look at"
+    probe.observe(0.1, 1)
+    assert probe.looking
+    cpu.now = 0.1 + WINDOW + 0.01
+    probe.observe(cpu.now, 2)
+    assert not probe.looking and probe.allowed == 8
 
 
 def test_without_proc_stat_every_connection_opens_at_the_first_byte():

@@ -48,6 +48,11 @@ class ConnectionProbe:
         self._cpu = cpu
         self._window: tuple[float, CpuTimes] | None = None
 
+    @property
+    def looking(self) -> bool:
+        """Whether the window is open (the pool then looks more often)."""
+        return not self.decided and self._window is not None
+
     def observe(self, now: float, received: int) -> None:
         """One look from the main loop, with the bytes the pool has received."""
         if self.decided or received <= 0:

@@ -49,7 +49,7 @@ MAX_FAILURES = 8  # consecutive failed attempts of a chunk without progress
 MAX_RESTARTS = 2  # restarts of one file in a run (the object changed)
 SAVE_EVERY = 1.0  # seconds between record saves while chunks are in flight
 TICK = 0.2  # seconds between progress updates
-PROBE_TICK = 0.02  # ... and between looks while the connection probe decides
+PROBE_TICK = 0.02  # ... and between looks while the connection probe's window is open
 
 
 def identity_of(ref: RepoRef, remote: RemoteFile) -> dict:
@@ -198,7 +198,7 @@ class RangePool:
                 self._consult_probe()
                 self._staff()
                 if not first:  # the first round looks at once (a resumed file may be complete)
-                    self._lock.wait(TICK if self._probe.decided else PROBE_TICK)
+                    self._lock.wait(PROBE_TICK if self._probe.looking else TICK)
                 first = False
                 notes, self._notes = self._notes, []
                 received, fatal = self._received, self._fatal
