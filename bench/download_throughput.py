@@ -9,7 +9,7 @@ timed run). Figures, measured side by side in one run:
 
 1. throughput of each client (whole command, start-up included; best and median of the
    rounds), its peak RSS, and the ratios of llmctl to each other client: `llmctl` is
-   the default (up to 8 connections, kept only where they beat 2), `llmctl -cN` a fixed
+   the default (2 connections, up to 8 when the CPU has room), `llmctl -cN` a fixed
    --connections N (-c8 is like for like with aria2c -x8);
    goals, for the default: capped >= 0.95x aria2c -x8 and >= 6x curl; uncapped >= 0.8x curl;
 2. resume: `llmctl --connections 8` is killed with SIGKILL while every connection is

@@ -37,7 +37,7 @@ from llmctl.output import decimal_size, emit_json, info, table
     metavar="N",
     help=(
         "Range requests in flight at once, shared by all files (1: one stream); fewer when the server caps them. "
-        f"Default: up to {DEFAULT_CONNECTIONS}, kept only when they download faster than 2."
+        f"Default: 2, then up to {DEFAULT_CONNECTIONS} unless the CPU is already busy."
     ),
 )
 @json_option

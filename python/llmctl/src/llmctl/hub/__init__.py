@@ -4,7 +4,7 @@ reports and how it is shown (`progress`), `download()` itself (`download`) and r
 GGUF headers read by HTTP Range (`headers`). Never imports llmctl.plan."""
 
 # Range requests in flight at once when --connections is not given: at most 8
-# (bench/download_throughput.py measured 8 against throttled connections), kept only
-# where they beat 2 (`connection_probe`). Here and not in `parallel`, so that
+# (bench/download_throughput.py measured 8 against throttled connections), opened
+# when the CPU has room (`connection_probe`). Here and not in `parallel`, so that
 # `llmctl download --help` shows it without importing the transfer machinery.
 DEFAULT_CONNECTIONS = 8

@@ -31,7 +31,7 @@ class DownloadRequest:
     projectors: bool = True
     token_file: str | os.PathLike[str] | None = None
     # The budget every file of the download shares; None: up to DEFAULT_CONNECTIONS,
-    # as many as pay (hub.connection_probe).
+    # 2 until the CPU is seen to have room (hub.connection_probe).
     connections: int | None = None
 
 

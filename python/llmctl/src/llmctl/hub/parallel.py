@@ -145,12 +145,12 @@ class _Retire(Exception):
 
 
 class RangePool:
-    """Up to N connections shared by every file of a download (the probe keeps more
-    than two only where they pay; the budget shrinks when a server caps connections)."""
+    """Up to N connections shared by every file of a download (by default more than
+    two only when the CPU has room; the budget shrinks when a server caps connections)."""
 
     def __init__(self, client: HubClient, connections: int | None, progress: Progress):
         """`connections`: exactly that many (fewer when capped); None: up to
-        DEFAULT_CONNECTIONS, as many as the probe finds worth it."""
+        DEFAULT_CONNECTIONS, once `connection_probe` sees the CPU has room."""
         self.client = client
         self.budget = max(1, connections or DEFAULT_CONNECTIONS)
         self._probe = ConnectionProbe(self.budget, probing=connections is None)
